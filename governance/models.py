@@ -1,0 +1,115 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from core.models import TimeStampedModel
+from governance.enums import RepositoryKind, Stage
+
+
+class Department(models.Model):
+    """A reviewing department: data, not code. Its reviewers are the members of a group."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    reviewer_group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, related_name="department"
+    )
+    quorum = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="Distinct approvals needed on one commit.",
+    )
+    sla_days = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)])
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quorum__gte=1), name="quorum_min_1")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChecklistQuestion(models.Model):
+    """One question of a department's checklist template."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=300)
+    help_text = models.CharField(max_length=500, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["department", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Repository(TimeStampedModel):
+    """A git URL Gatehouse may read."""
+
+    url = models.CharField(max_length=500, unique=True)
+    kind = models.CharField(
+        max_length=16, choices=RepositoryKind.choices, default=RepositoryKind.INTERNAL
+    )
+
+    class Meta:
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class RepositoryBranch(models.Model):
+    """The last commit Gatehouse resolved for one branch of a repository."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="branches")
+    name = models.CharField(max_length=255)
+    commit = models.CharField(max_length=40)
+    resolved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "name"], name="unique_repository_branch")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.name}@{self.commit[:10]}"
+
+
+class Component(TimeStampedModel):
+    """An internal piece of software on its way to open source, with its Open Core boundary."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="owned_components")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    open_paths = models.JSONField(default=list, blank=True, help_text="Globs that go public.")
+    internal_paths = models.JSONField(default=list, blank=True, help_text="Globs that never leave.")
+    license = models.CharField(max_length=200, help_text="SPDX license expression.")
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.DRAFT)
+    internal_repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("governance:component", kwargs={"slug": self.slug})
+
+    @property
+    def audit_scope(self) -> str:
+        return f"component:{self.pk}"

@@ -1,0 +1,30 @@
+"""Who may do what to a component: plain predicates of (user, component)."""
+
+from governance.models import Component
+
+
+def is_owner(user, component: Component) -> bool:
+    if not user.is_authenticated:
+        return False
+    # Use the prefetched owners when a page already loaded them.
+    cache = getattr(component, "_prefetched_objects_cache", {})
+    if "owners" in cache:
+        return any(owner.pk == user.pk for owner in cache["owners"])
+    return component.owners.filter(pk=user.pk).exists()
+
+
+def can_view_component(user, component: Component) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or user.has_perm("governance.view_component", component)
+    )
+
+
+def can_change_component(user, component: Component) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or user.has_perm("governance.change_component", component)
+    )
+
+
+def can_submit_component(user, component: Component) -> bool:
+    """Owners submit their components; the open-source office may submit any."""
+    return user.is_authenticated and (user.is_superuser or is_owner(user, component))

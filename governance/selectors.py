@@ -1,0 +1,54 @@
+from django.db.models import Count, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from core.models import AuditEvent
+from governance.models import Component
+
+
+def visible_components(user) -> QuerySet[Component]:
+    if not user.is_authenticated:
+        return Component.objects.none()
+    return get_objects_for_user(
+        user, "governance.view_component", Component.objects.all(), accept_global_perms=True
+    )
+
+
+def submittable_components(user) -> QuerySet[Component]:
+    """Components the user may submit: their own, or all for the open-source office."""
+    if user.is_superuser:
+        return Component.objects.order_by("name")
+    return Component.objects.filter(owners=user).order_by("name")
+
+
+def component_list(user) -> QuerySet[Component]:
+    return (
+        visible_components(user)
+        .prefetch_related("owners")
+        .annotate(
+            submission_count=Count("submissions"),
+            open_tickets=Count(
+                "submissions__tickets",
+                filter=Q(
+                    submissions__tickets__state__in=["open", "in_review", "changes_requested"]
+                ),
+            ),
+        )
+        .order_by("name")
+    )
+
+
+def component_detail(user, slug: str) -> Component:
+    return (
+        visible_components(user)
+        .select_related("internal_repository", "created_by")
+        .prefetch_related("owners")
+        .get(slug=slug)
+    )
+
+
+def component_timeline(component: Component) -> QuerySet[AuditEvent]:
+    return (
+        AuditEvent.objects.filter(scope=component.audit_scope)
+        .select_related("actor")
+        .order_by("-seq")
+    )

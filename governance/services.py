@@ -1,0 +1,150 @@
+"""Writes for components and repositories. Each service is one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from core.audit import audit_record
+from governance.enums import STAGE_TRANSITIONS, RepositoryKind
+from governance.models import Component, Repository, RepositoryBranch
+from governance.validators import normalize_spdx_expression, validate_path_globs
+
+
+@dataclass
+class ComponentDraft:
+    """The fields of a component not yet created, already validated by a form or serializer."""
+
+    name: str
+    slug: str
+    license: str
+    description: str = ""
+    open_paths: list[str] = field(default_factory=list)
+    internal_paths: list[str] = field(default_factory=list)
+
+
+def _component_snapshot(component: Component) -> dict:
+    return {
+        "name": component.name,
+        "slug": component.slug,
+        "license": component.license,
+        "stage": component.stage,
+        "open_paths": component.open_paths,
+        "internal_paths": component.internal_paths,
+    }
+
+
+def component_create(*, actor, draft: ComponentDraft) -> Component:
+    """Create a component in the draft stage with ``actor`` as its owner.
+
+    Grants the owner view and change permissions on it and writes an audit event.
+    Raises ValidationError (per field) for a taken slug, a bad license or bad globs.
+    """
+    errors: dict[str, list[str]] = {}
+    license_expression = ""
+    try:
+        license_expression = normalize_spdx_expression(draft.license)
+    except ValidationError as exc:
+        errors["license"] = exc.messages
+    globs = {}
+    for name in ("open_paths", "internal_paths"):
+        try:
+            globs[name] = validate_path_globs(getattr(draft, name))
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if not draft.name.strip():
+        errors["name"] = ["Give the component a name."]
+    if not draft.slug:
+        errors["slug"] = ["Give the component a slug."]
+    elif Component.objects.filter(slug=draft.slug).exists():
+        errors["slug"] = [f"A component with the slug '{draft.slug}' already exists."]
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        component = Component.objects.create(
+            name=draft.name.strip(),
+            slug=draft.slug,
+            description=draft.description,
+            license=license_expression,
+            open_paths=globs["open_paths"],
+            internal_paths=globs["internal_paths"],
+            created_by=actor,
+        )
+        component_add_owner(component=component, user=actor, actor=actor, audit=False)
+        audit_record(
+            actor=actor,
+            action="component.created",
+            obj=component,
+            after=_component_snapshot(component),
+            scope=component.audit_scope,
+        )
+    return component
+
+
+def component_add_owner(*, component: Component, user, actor, audit: bool = True) -> None:
+    """Make ``user`` an owner: the M2M row plus view/change object permissions. Idempotent."""
+    with transaction.atomic():
+        component.owners.add(user)
+        assign_perm("governance.view_component", user, component)
+        assign_perm("governance.change_component", user, component)
+        if audit:
+            audit_record(
+                actor=actor,
+                action="component.owner_added",
+                obj=component,
+                after={"owner": user.get_username()},
+                scope=component.audit_scope,
+            )
+
+
+def component_grant_view(*, component: Component, group: Group) -> None:
+    """Let a reviewer group read a component it has been asked to review. Idempotent."""
+    assign_perm("governance.view_component", group, component)
+
+
+def component_set_stage(*, component: Component, stage: str, actor, reason: str = "") -> bool:
+    """Move a component to ``stage`` if the transition table allows it; audit the move.
+
+    Call inside the caller's transaction with the component row locked or freshly read.
+    Returns False (and changes nothing) when the component is already in that stage.
+    """
+    if component.stage == stage:
+        return False
+    if stage not in STAGE_TRANSITIONS[component.stage]:
+        raise ValidationError(
+            f"A component cannot move from {component.get_stage_display()} to {stage}."
+        )
+    before = component.stage
+    component.stage = stage
+    component.save(update_fields=["stage", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="component.stage_changed",
+        obj=component,
+        before={"stage": before},
+        after={"stage": stage, "reason": reason} if reason else {"stage": stage},
+        scope=component.audit_scope,
+    )
+    return True
+
+
+def repository_record_head(*, url: str, branch: str, commit: str) -> Repository:
+    """Remember the commit a branch resolved to; creates the repository row if new.
+
+    Idempotent; call inside the caller's transaction.
+    """
+    repository, _ = Repository.objects.get_or_create(
+        url=url, defaults={"kind": RepositoryKind.INTERNAL}
+    )
+    RepositoryBranch.objects.update_or_create(
+        repository=repository,
+        name=branch,
+        defaults={"commit": commit, "resolved_at": timezone.now()},
+    )
+    return repository

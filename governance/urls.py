@@ -1,0 +1,9 @@
+from django.urls import path
+
+from governance import views
+
+app_name = "governance"
+urlpatterns = [
+    path("components/", views.component_list, name="components"),
+    path("components/<slug:slug>/", views.component_detail, name="component"),
+]

@@ -1,0 +1,149 @@
+"""Reads for pages and the API. Each returns a queryset whose query count does not grow
+with the number of rows (related rows are joined or prefetched)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from core.models import AuditEvent
+from reviews.enums import PENDING_TICKET_STATES, SignOffStatus, SubmissionState, TicketState
+from reviews.models import ReviewTicket, SignOff, Submission
+
+
+def visible_submissions(user) -> QuerySet[Submission]:
+    if not user.is_authenticated:
+        return Submission.objects.none()
+    return get_objects_for_user(
+        user, "reviews.view_submission", Submission.objects.all(), accept_global_perms=True
+    )
+
+
+def visible_tickets(user) -> QuerySet[ReviewTicket]:
+    if not user.is_authenticated:
+        return ReviewTicket.objects.none()
+    return get_objects_for_user(
+        user, "reviews.view_reviewticket", ReviewTicket.objects.all(), accept_global_perms=True
+    )
+
+
+def signable_tickets(user) -> QuerySet[ReviewTicket]:
+    """Tickets of the departments ``user`` reviews for (not everything a superuser sees)."""
+    if not user.is_authenticated:
+        return ReviewTicket.objects.none()
+    return get_objects_for_user(
+        user,
+        "reviews.sign_reviewticket",
+        ReviewTicket.objects.all(),
+        with_superuser=False,
+        accept_global_perms=False,
+    )
+
+
+def submission_list(user) -> QuerySet[Submission]:
+    return (
+        visible_submissions(user)
+        .select_related("component", "submitted_by")
+        .prefetch_related(
+            Prefetch(
+                "tickets",
+                queryset=ReviewTicket.objects.select_related("department").order_by(
+                    "department__position", "department__name"
+                ),
+            )
+        )
+        .order_by("-created_at")
+    )
+
+
+def ticket_list(user) -> QuerySet[ReviewTicket]:
+    return visible_tickets(user).select_related(
+        "department", "submission__component", "submission__submitted_by"
+    )
+
+
+def reviewer_queue(user) -> QuerySet[ReviewTicket]:
+    """Tickets waiting on the user's departments, oldest first, with approval counts."""
+    return (
+        signable_tickets(user)
+        .filter(
+            state__in=[*PENDING_TICKET_STATES, TicketState.CHANGES_REQUESTED],
+            submission__state__in=[SubmissionState.IN_REVIEW, SubmissionState.CHANGES_REQUESTED],
+        )
+        .select_related("department", "submission__component", "submission__submitted_by")
+        .annotate(
+            approvals=Count(
+                "signoffs",
+                filter=Q(signoffs__status=SignOffStatus.CURRENT, signoffs__decision="approve"),
+            ),
+            my_signoffs=Count(
+                "signoffs",
+                filter=Q(signoffs__status=SignOffStatus.CURRENT, signoffs__reviewer=user),
+            ),
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def submission_detail(user, pk: int) -> Submission:
+    """The submission with tickets, their current and past sign-offs, and comments."""
+    signoffs = SignOff.objects.select_related("reviewer").prefetch_related("answers__question")
+    return (
+        visible_submissions(user)
+        .select_related("component", "submitted_by", "repository")
+        .prefetch_related(
+            "component__owners",
+            Prefetch(
+                "tickets",
+                queryset=ReviewTicket.objects.select_related("department").prefetch_related(
+                    Prefetch("signoffs", queryset=signoffs)
+                ),
+            ),
+            Prefetch("comments", queryset=_comment_queryset()),
+        )
+        .get(pk=pk)
+    )
+
+
+def _comment_queryset():
+    from reviews.models import Comment
+
+    return Comment.objects.select_related("author", "ticket__department")
+
+
+def ticket_detail(user, pk: int) -> ReviewTicket:
+    signoffs = SignOff.objects.select_related("reviewer").prefetch_related("answers__question")
+    return (
+        visible_tickets(user)
+        .select_related(
+            "department",
+            "submission__component",
+            "submission__submitted_by",
+            "submission__repository",
+        )
+        .prefetch_related(
+            "department__questions",
+            "submission__component__owners",
+            Prefetch("signoffs", queryset=signoffs),
+            Prefetch("comments", queryset=_comment_queryset()),
+            Prefetch(
+                "submission__tickets",
+                queryset=ReviewTicket.objects.select_related("department"),
+            ),
+        )
+        .get(pk=pk)
+    )
+
+
+def submission_timeline(submission: Submission) -> QuerySet[AuditEvent]:
+    """Audit events of the submission, its tickets and its sign-offs, oldest first."""
+    ticket_ids = [str(t.pk) for t in submission.tickets.all()]
+    signoff_ids = [
+        str(pk)
+        for pk in SignOff.objects.filter(ticket__submission=submission).values_list("pk", flat=True)
+    ]
+    return AuditEvent.objects.filter(
+        Q(object_type="reviews.submission", object_id=str(submission.pk))
+        | Q(object_type="reviews.reviewticket", object_id__in=ticket_ids)
+        | Q(object_type="reviews.signoff", object_id__in=signoff_ids)
+    ).order_by("seq")

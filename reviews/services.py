@@ -1,0 +1,638 @@
+"""Writes for submissions, tickets, sign-offs and comments.
+
+One function owns each state change and all of its side effects. Git is asked before
+the transaction opens (network work never holds row locks); inside it, the submission
+row is locked first and its tickets after, always in that order, so a decision racing
+another decision or a refresh ends in one consistent state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+import vcs
+from core.audit import audit_record
+from governance.enums import Stage
+from governance.models import ChecklistQuestion, Component, Department
+from governance.services import (
+    ComponentDraft,
+    component_create,
+    component_grant_view,
+    component_set_stage,
+    repository_record_head,
+)
+from reviews import rules
+from reviews.enums import (
+    ACTIVE_SUBMISSION_STATES,
+    SUBMISSION_TRANSITIONS,
+    TICKET_TRANSITIONS,
+    Answer,
+    Decision,
+    SignOffStatus,
+    SubmissionState,
+    TicketState,
+)
+from reviews.models import ChecklistAnswer, Comment, ReviewTicket, SignOff, Submission
+
+MAX_TEXT = 10_000
+
+
+def resolve_branch_head(*, repository_url: str, branch: str) -> str:
+    """Ask git for the commit at the head of ``branch``; errors name the field at fault."""
+    try:
+        return vcs.ls_remote_branch(
+            repository_url,
+            branch,
+            allow=settings.GATEHOUSE_GIT_ALLOW,
+            timeout=settings.GATEHOUSE_GIT_TIMEOUT,
+        )
+    except (vcs.InvalidRef, vcs.BranchNotFound) as exc:
+        raise ValidationError({"branch": [str(exc)]}) from exc
+    except vcs.VcsError as exc:
+        raise ValidationError({"repository_url": [str(exc)]}) from exc
+
+
+def _required_text(value: str, field: str, message: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError({field: [message]})
+    if len(text) > MAX_TEXT:
+        raise ValidationError({field: [f"Keep it under {MAX_TEXT} characters."]})
+    return text
+
+
+def _submission_transition(*, submission: Submission, to_state: str, actor, reason: str = ""):
+    """Move a locked submission to ``to_state``, with its audit event and the component's stage."""
+    if submission.state == to_state:
+        return
+    if to_state not in SUBMISSION_TRANSITIONS[submission.state]:
+        raise ValidationError(
+            f"A submission cannot go from {submission.get_state_display()} to {to_state}."
+        )
+    before = submission.state
+    submission.state = to_state
+    submission.decided_at = (
+        timezone.now() if to_state in (SubmissionState.APPROVED, SubmissionState.REJECTED) else None
+    )
+    submission.save(update_fields=["state", "decided_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="submission.state_changed",
+        obj=submission,
+        before={"state": before},
+        after={"state": to_state, "commit": submission.commit},
+        scope=submission.component.audit_scope,
+    )
+    stage = {
+        SubmissionState.IN_REVIEW: Stage.IN_REVIEW,
+        SubmissionState.APPROVED: Stage.APPROVED,
+        SubmissionState.REJECTED: Stage.REJECTED,
+        SubmissionState.WITHDRAWN: Stage.WITHDRAWN,
+    }.get(to_state)
+    if stage is not None:
+        component = Component.objects.select_for_update().get(pk=submission.component_id)
+        component_set_stage(component=component, stage=stage, actor=actor, reason=reason)
+        submission.component = component
+
+
+def _ticket_transition(*, ticket: ReviewTicket, to_state: str, actor, reason: str = "") -> bool:
+    """Move a locked ticket to ``to_state`` and audit it; False if it was already there."""
+    if ticket.state == to_state:
+        return False
+    if to_state not in TICKET_TRANSITIONS[ticket.state]:
+        raise ValidationError(
+            f"A ticket cannot go from {ticket.get_state_display()} to {to_state}."
+        )
+    before = ticket.state
+    ticket.state = to_state
+    ticket.decided_at = (
+        timezone.now()
+        if to_state in (TicketState.APPROVED, TicketState.CHANGES_REQUESTED, TicketState.REJECTED)
+        else None
+    )
+    fields = ["state", "decided_at", "updated_at"]
+    if to_state == TicketState.OPEN:
+        # Back to needing review: the reviewers get told again.
+        ticket.notified_at = None
+        fields.append("notified_at")
+    ticket.save(update_fields=fields)
+    audit_record(
+        actor=actor,
+        action="ticket.state_changed",
+        obj=ticket,
+        before={"state": before},
+        after={"state": to_state, "reason": reason} if reason else {"state": to_state},
+        scope=ticket.submission.component.audit_scope,
+    )
+    if to_state == TicketState.OPEN:
+        _queue_reviewer_notification(ticket.pk)
+    return True
+
+
+def _derived_ticket_state(*, ticket: ReviewTicket, commit: str) -> str:
+    """A ticket's state follows from its current sign-offs on the submission's commit."""
+    current = list(
+        ticket.signoffs.filter(status=SignOffStatus.CURRENT, commit=commit).values_list(
+            "decision", flat=True
+        )
+    )
+    if Decision.REJECT in current:
+        return TicketState.REJECTED
+    if Decision.REQUEST_CHANGES in current:
+        return TicketState.CHANGES_REQUESTED
+    approvals = current.count(Decision.APPROVE)
+    if approvals >= ticket.department.quorum:
+        return TicketState.APPROVED
+    if approvals:
+        return TicketState.IN_REVIEW
+    return TicketState.OPEN
+
+
+def _queue_reviewer_notification(ticket_id: int) -> None:
+    from reviews.tasks import notify_ticket_reviewers
+
+    transaction.on_commit(partial(notify_ticket_reviewers.delay, ticket_id=ticket_id))
+
+
+def _grant_submission_access(*, submission: Submission, tickets: list[ReviewTicket]) -> None:
+    """Object permissions: who sees the submission and its tickets, who may sign."""
+    component = submission.component
+    people = {submission.submitted_by, *component.owners.all()}
+    for person in people:
+        assign_perm("reviews.view_submission", person, submission)
+        assign_perm("reviews.refresh_submission", person, submission)
+    for ticket in tickets:
+        group = ticket.department.reviewer_group
+        assign_perm("reviews.view_submission", group, submission)
+        assign_perm("reviews.view_reviewticket", group, ticket)
+        assign_perm("reviews.sign_reviewticket", group, ticket)
+        component_grant_view(component=component, group=group)
+        for person in people:
+            assign_perm("reviews.view_reviewticket", person, ticket)
+
+
+@dataclass
+class SubmitResult:
+    submission: Submission
+    component_created: bool
+
+
+def submission_create(
+    *,
+    actor,
+    repository_url: str,
+    branch: str,
+    justification: str,
+    component: Component | None = None,
+    new_component: ComponentDraft | None = None,
+) -> SubmitResult:
+    """Submit a component (existing, or created here from ``new_component``) for review.
+
+    Resolves the branch head with git first; then, in one transaction, creates the
+    component if asked, the submission at that commit, one ticket per active department
+    and the object permissions, moves the component to "in review", and audits each
+    step. After commit it queues one e-mail task per ticket. On any error nothing is
+    written. Not idempotent: each call is a new submission.
+    """
+    if (component is None) == (new_component is None):
+        raise ValidationError(
+            {"component": ["Choose an existing component or describe a new one."]}
+        )
+    if component is not None and not (
+        actor.is_superuser or component.owners.filter(pk=actor.pk).exists()
+    ):
+        raise PermissionDenied("Only the component's owners can submit it for review.")
+    justification = _required_text(
+        justification, "justification", "Explain why this component should be open-sourced."
+    )
+    if component is not None:
+        _ensure_no_active_submission(component)
+    commit = resolve_branch_head(repository_url=repository_url, branch=branch)
+
+    departments = list(Department.objects.filter(is_active=True).select_related("reviewer_group"))
+    if not departments:
+        raise ValidationError("No reviewing departments are configured.")
+    try:
+        with transaction.atomic():
+            created = component is None
+            if created:
+                component = component_create(actor=actor, draft=new_component)
+            component = Component.objects.select_for_update().get(pk=component.pk)
+            _ensure_no_active_submission(component)
+            repository = repository_record_head(url=repository_url, branch=branch, commit=commit)
+            if component.internal_repository_id != repository.pk:
+                component.internal_repository = repository
+                component.save(update_fields=["internal_repository", "updated_at"])
+            submission = Submission.objects.create(
+                component=component,
+                repository=repository,
+                branch=branch,
+                commit=commit,
+                justification=justification,
+                submitted_by=actor,
+            )
+            tickets = ReviewTicket.objects.bulk_create(
+                ReviewTicket(submission=submission, department=department)
+                for department in departments
+            )
+            for ticket, department in zip(tickets, departments, strict=True):
+                ticket.department = department
+                ticket.submission = submission
+            _grant_submission_access(submission=submission, tickets=tickets)
+            audit_record(
+                actor=actor,
+                action="submission.created",
+                obj=submission,
+                after={
+                    "repository": repository_url,
+                    "branch": branch,
+                    "commit": commit,
+                    "departments": [d.slug for d in departments],
+                },
+                scope=component.audit_scope,
+            )
+            component_set_stage(component=component, stage=Stage.IN_REVIEW, actor=actor)
+            for ticket in tickets:
+                _queue_reviewer_notification(ticket.pk)
+    except IntegrityError as exc:
+        # Two submissions of one component racing: the partial unique index decides.
+        raise ValidationError(
+            {"component": ["This component already has a submission under review."]}
+        ) from exc
+    return SubmitResult(submission=submission, component_created=created)
+
+
+def _ensure_no_active_submission(component: Component) -> None:
+    active = (
+        Submission.objects.filter(component=component, state__in=ACTIVE_SUBMISSION_STATES)
+        .only("pk", "state")
+        .first()
+    )
+    if active is not None:
+        raise ValidationError(
+            {
+                "component": [
+                    f"{component} already has submission #{active.pk} "
+                    f"({active.get_state_display().lower()}); refresh or withdraw that one."
+                ]
+            }
+        )
+
+
+def _lock_submission(submission_id: int) -> Submission:
+    return Submission.objects.select_for_update().select_related("component").get(pk=submission_id)
+
+
+@dataclass
+class RefreshResult:
+    submission: Submission
+    moved: bool
+    old_commit: str
+    new_commit: str
+    stale_signoffs: int
+
+
+def _move_to_commit(*, submission: Submission, commit: str, actor) -> int:
+    """Re-pin a locked submission to ``commit``: every current sign-off goes stale and every
+    ticket that is not rejected goes back to needing review. Returns the stale count."""
+    now = timezone.now()
+    old_commit = submission.commit
+    stale = SignOff.objects.filter(
+        ticket__submission=submission, status=SignOffStatus.CURRENT
+    ).update(status=SignOffStatus.STALE, status_changed_at=now)
+    submission.previous_commit = old_commit
+    submission.commit = commit
+    submission.commit_moved_at = now
+    submission.save(update_fields=["previous_commit", "commit", "commit_moved_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="submission.commit_moved",
+        obj=submission,
+        before={"commit": old_commit},
+        after={"commit": commit, "stale_signoffs": stale},
+        scope=submission.component.audit_scope,
+    )
+    tickets = ReviewTicket.objects.select_for_update().filter(submission=submission)
+    for ticket in tickets.select_related("department"):
+        ticket.submission = submission
+        if ticket.state in (TicketState.APPROVED, TicketState.IN_REVIEW):
+            _ticket_transition(
+                ticket=ticket, to_state=TicketState.OPEN, actor=actor, reason="commit moved"
+            )
+    return stale
+
+
+def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
+    """Re-resolve the submission's branch; if the head moved, re-pin the review to it.
+
+    On a move every current sign-off goes stale, approved and in-review tickets go back
+    to needing review (their reviewers are e-mailed again), and an approved submission
+    returns to review. Idempotent: refreshing an unmoved branch changes nothing.
+    """
+    denial = rules.refresh_denial(actor, submission)
+    if denial:
+        raise PermissionDenied(denial)
+    head = resolve_branch_head(repository_url=submission.repository.url, branch=submission.branch)
+    with transaction.atomic():
+        locked = _lock_submission(submission.pk)
+        denial = rules.refresh_denial(actor, locked)
+        if denial:
+            raise PermissionDenied(denial)
+        repository_record_head(url=submission.repository.url, branch=locked.branch, commit=head)
+        old = locked.commit
+        stale = 0
+        if head != old:
+            stale = _move_to_commit(submission=locked, commit=head, actor=actor)
+            if locked.state == SubmissionState.APPROVED:
+                _submission_transition(
+                    submission=locked,
+                    to_state=SubmissionState.IN_REVIEW,
+                    actor=actor,
+                    reason="commit moved after approval",
+                )
+    return RefreshResult(
+        submission=locked, moved=head != old, old_commit=old, new_commit=head, stale_signoffs=stale
+    )
+
+
+def submission_resubmit(*, submission: Submission, actor, response: str) -> RefreshResult:
+    """Answer requested changes and send the submission back to review.
+
+    Records ``response`` as a comment, re-resolves the branch (a moved head makes every
+    sign-off stale), marks the answered change requests superseded, re-derives each
+    ticket's state and moves the submission to "in review". Raises ValidationError when
+    nothing was requested or the response is empty.
+    """
+    denial = rules.refresh_denial(actor, submission)
+    if denial:
+        raise PermissionDenied(denial)
+    response = _required_text(response, "response", "Say what you changed for the reviewers.")
+    if submission.state != SubmissionState.CHANGES_REQUESTED:
+        raise ValidationError("Only a submission with requested changes can be resubmitted.")
+    head = resolve_branch_head(repository_url=submission.repository.url, branch=submission.branch)
+    with transaction.atomic():
+        locked = _lock_submission(submission.pk)
+        if locked.state != SubmissionState.CHANGES_REQUESTED:
+            raise ValidationError("Only a submission with requested changes can be resubmitted.")
+        repository_record_head(url=locked.repository.url, branch=locked.branch, commit=head)
+        old = locked.commit
+        stale = 0
+        if head != old:
+            stale = _move_to_commit(submission=locked, commit=head, actor=actor)
+        SignOff.objects.filter(
+            ticket__submission=locked,
+            status=SignOffStatus.CURRENT,
+            decision=Decision.REQUEST_CHANGES,
+        ).update(status=SignOffStatus.SUPERSEDED, status_changed_at=timezone.now())
+        Comment.objects.create(submission=locked, author=actor, body=response)
+        for ticket in (
+            ReviewTicket.objects.select_for_update()
+            .filter(submission=locked)
+            .select_related("department")
+        ):
+            ticket.submission = locked
+            _ticket_transition(
+                ticket=ticket,
+                to_state=_derived_ticket_state(ticket=ticket, commit=locked.commit),
+                actor=actor,
+                reason="resubmitted",
+            )
+        _submission_transition(
+            submission=locked, to_state=SubmissionState.IN_REVIEW, actor=actor, reason="resubmitted"
+        )
+        audit_record(
+            actor=actor,
+            action="submission.resubmitted",
+            obj=locked,
+            after={"commit": locked.commit, "response": response[:500]},
+            scope=locked.component.audit_scope,
+        )
+    return RefreshResult(
+        submission=locked, moved=head != old, old_commit=old, new_commit=head, stale_signoffs=stale
+    )
+
+
+def submission_withdraw(*, submission: Submission, actor, reason: str) -> Submission:
+    """Withdraw a live submission; it takes no more decisions. Idempotent for the withdrawn."""
+    denial = rules.refresh_denial(actor, submission)
+    if denial and submission.state != SubmissionState.WITHDRAWN:
+        raise PermissionDenied(denial)
+    reason = _required_text(reason, "reason", "Say why the submission is withdrawn.")
+    with transaction.atomic():
+        locked = _lock_submission(submission.pk)
+        if locked.state == SubmissionState.WITHDRAWN:
+            return locked
+        Comment.objects.create(submission=locked, author=actor, body=f"Withdrawn: {reason}")
+        _submission_transition(
+            submission=locked, to_state=SubmissionState.WITHDRAWN, actor=actor, reason=reason
+        )
+    return locked
+
+
+def _clean_answers(
+    *, department: Department, decision: str, answers: Mapping[int, tuple[str, str]]
+) -> list[tuple[ChecklistQuestion, str, str]]:
+    """Validate checklist answers against the department's questions.
+
+    An approval needs every question answered and none answered "no"; other decisions
+    may leave questions open.
+    """
+    questions = list(department.questions.filter(is_active=True))
+    by_id = {q.pk: q for q in questions}
+    unknown = set(answers) - set(by_id)
+    if unknown:
+        raise ValidationError(
+            {"answers": [f"Question(s) {sorted(unknown)} are not on the {department} checklist."]}
+        )
+    cleaned = []
+    missing, refused = [], []
+    for question in questions:
+        answer, note = answers.get(question.pk, ("", ""))
+        if not answer:
+            missing.append(question.text)
+            continue
+        if answer not in Answer.values:
+            raise ValidationError(
+                {"answers": [f"'{answer}' is not an answer; use yes, no or n/a."]}
+            )
+        if answer == Answer.NO:
+            refused.append(question.text)
+        cleaned.append((question, answer, (note or "").strip()[:500]))
+    if decision == Decision.APPROVE:
+        if missing:
+            raise ValidationError(
+                {"answers": [f"Answer every checklist question before approving: {missing[0]}"]}
+            )
+        if refused:
+            raise ValidationError(
+                {
+                    "answers": [
+                        f"You answered no to '{refused[0]}'; request changes instead of approving."
+                    ]
+                }
+            )
+    return cleaned
+
+
+def signoff_create(
+    *,
+    ticket: ReviewTicket,
+    actor,
+    decision: str,
+    comment: str = "",
+    answers: Mapping[int, tuple[str, str]] | None = None,
+    expected_commit: str | None = None,
+) -> SignOff:
+    """Record a reviewer's decision on a ticket, bound to the submission's current commit.
+
+    Locks the submission, then the ticket. Enforces separation of duties (not the
+    submitter, not an owner, one department per person per submission, a person counts
+    once), requires a comment unless approving, and refuses a decision made against a
+    commit the branch has since moved from. The reviewer's earlier decision on this
+    ticket is superseded. Then re-derives the ticket's state and, from all tickets, the
+    submission's: any rejection rejects it, a change request asks for changes, every
+    department approved approves it (and the component). Queues an e-mail to the
+    submitter after commit.
+    """
+    if decision not in Decision.values:
+        raise ValidationError({"decision": ["Choose approve, request_changes or reject."]})
+    comment = (comment or "").strip()
+    if decision != Decision.APPROVE and not comment:
+        raise ValidationError({"comment": ["Say what needs to change: a comment is required."]})
+    if len(comment) > MAX_TEXT:
+        raise ValidationError({"comment": [f"Keep it under {MAX_TEXT} characters."]})
+
+    with transaction.atomic():
+        submission = _lock_submission(ticket.submission_id)
+        ticket = (
+            ReviewTicket.objects.select_for_update().select_related("department").get(pk=ticket.pk)
+        )
+        ticket.submission = submission
+        denial = rules.signoff_denial(actor, ticket)
+        if denial:
+            raise PermissionDenied(denial)
+        if expected_commit and expected_commit != submission.commit:
+            raise ValidationError(
+                {
+                    "commit": [
+                        f"The branch moved to {submission.short_commit} after you opened the "
+                        f"review of {expected_commit[:10]}; review the new commit and decide again."
+                    ]
+                }
+            )
+        cleaned = _clean_answers(
+            department=ticket.department, decision=decision, answers=answers or {}
+        )
+        mine = ticket.signoffs.filter(reviewer=actor, status=SignOffStatus.CURRENT).first()
+        if mine is not None and mine.decision == decision and decision == Decision.APPROVE:
+            raise ValidationError("You have already approved this commit.")
+        if decision == Decision.APPROVE:
+            elsewhere = (
+                SignOff.objects.filter(
+                    ticket__submission=submission,
+                    reviewer=actor,
+                    decision=Decision.APPROVE,
+                    status=SignOffStatus.CURRENT,
+                )
+                .exclude(ticket=ticket)
+                .select_related("ticket__department")
+                .first()
+            )
+            if elsewhere is not None:
+                raise PermissionDenied(
+                    f"You already approved this submission for {elsewhere.ticket.department}; "
+                    "one person approves for one department only."
+                )
+        if mine is not None:
+            mine.status = SignOffStatus.SUPERSEDED
+            mine.status_changed_at = timezone.now()
+            mine.save(update_fields=["status", "status_changed_at"])
+        signoff = SignOff.objects.create(
+            ticket=ticket,
+            reviewer=actor,
+            decision=decision,
+            commit=submission.commit,
+            comment=comment,
+        )
+        ChecklistAnswer.objects.bulk_create(
+            ChecklistAnswer(signoff=signoff, question=q, answer=a, note=n) for q, a, n in cleaned
+        )
+        audit_record(
+            actor=actor,
+            action=f"signoff.{decision}",
+            obj=signoff,
+            after={
+                "ticket": ticket.pk,
+                "department": ticket.department.slug,
+                "commit": submission.commit,
+                "comment": comment[:500],
+                "answers": {str(q.pk): a for q, a, _ in cleaned},
+            },
+            scope=submission.component.audit_scope,
+        )
+        if comment:
+            Comment.objects.create(submission=submission, ticket=ticket, author=actor, body=comment)
+        _ticket_transition(
+            ticket=ticket,
+            to_state=_derived_ticket_state(ticket=ticket, commit=submission.commit),
+            actor=actor,
+        )
+        _settle_submission(submission=submission, actor=actor)
+        transaction.on_commit(partial(_queue_decision_notification, signoff_id=signoff.pk))
+    return signoff
+
+
+def _queue_decision_notification(*, signoff_id: int) -> None:
+    from reviews.tasks import notify_submitter_of_decision
+
+    notify_submitter_of_decision.delay(signoff_id=signoff_id)
+
+
+def _settle_submission(*, submission: Submission, actor) -> None:
+    """Derive the locked submission's state from its tickets."""
+    states = list(submission.tickets.values_list("state", flat=True))
+    if TicketState.REJECTED in states:
+        target = SubmissionState.REJECTED
+    elif TicketState.CHANGES_REQUESTED in states:
+        target = SubmissionState.CHANGES_REQUESTED
+    elif states and all(state == TicketState.APPROVED for state in states):
+        target = SubmissionState.APPROVED
+    else:
+        target = SubmissionState.IN_REVIEW
+    _submission_transition(submission=submission, to_state=target, actor=actor)
+
+
+def comment_create(
+    *, submission: Submission, actor, body: str, ticket: ReviewTicket | None = None
+) -> Comment:
+    """Add a comment to a submission (or one of its tickets) that ``actor`` can see."""
+    if ticket is not None and ticket.submission_id != submission.pk:
+        raise ValidationError({"ticket": ["That ticket belongs to another submission."]})
+    visible = (
+        rules.can_view_ticket(actor, ticket)
+        if ticket
+        else rules.can_view_submission(actor, submission)
+    )
+    if not visible:
+        raise PermissionDenied("You cannot comment here.")
+    body = _required_text(body, "body", "Write a comment first.")
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            submission=submission, ticket=ticket, author=actor, body=body
+        )
+        audit_record(
+            actor=actor,
+            action="comment.created",
+            obj=comment,
+            after={"submission": submission.pk, "ticket": ticket.pk if ticket else None},
+            scope=submission.component.audit_scope,
+        )
+    return comment

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from reviews import views
+
+app_name = "reviews"
+urlpatterns = [
+    path("submit/", views.submit, name="submit"),
+    path("submissions/", views.submission_list, name="submissions"),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("submissions/<int:pk>/refresh/", views.submission_refresh, name="submission-refresh"),
+    path("submissions/<int:pk>/resubmit/", views.submission_resubmit, name="submission-resubmit"),
+    path("submissions/<int:pk>/withdraw/", views.submission_withdraw, name="submission-withdraw"),
+    path("submissions/<int:pk>/comment/", views.submission_comment, name="submission-comment"),
+    path("queue/", views.queue, name="queue"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/comment/", views.ticket_comment, name="ticket-comment"),
+]

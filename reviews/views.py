@@ -1,0 +1,304 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from core.forms import add_service_errors
+from governance.selectors import submittable_components
+from reviews import rules, selectors, services
+from reviews.enums import SubmissionState
+from reviews.forms import CommentForm, DecisionForm, ResubmitForm, SubmitForm, WithdrawForm
+from reviews.models import ReviewTicket, Submission
+
+
+def _get_or_404(loader, *args):
+    try:
+        return loader(*args)
+    except (Submission.DoesNotExist, ReviewTicket.DoesNotExist) as exc:
+        raise Http404("Not found, or not yours to see.") from exc
+
+
+def _with_age(tickets):
+    now = timezone.now()
+    for ticket in tickets:
+        ticket.age_days = (now - ticket.created_at).days
+        ticket.overdue = ticket.age_days > ticket.department.sla_days
+    return tickets
+
+
+@login_required
+def home(request):
+    user = request.user
+    mine = selectors.submission_list(user).filter(
+        state__in=[
+            SubmissionState.IN_REVIEW,
+            SubmissionState.CHANGES_REQUESTED,
+            SubmissionState.APPROVED,
+        ]
+    )
+    if not user.is_superuser:
+        mine = mine.filter(submitted_by=user) | mine.filter(component__owners=user)
+        mine = mine.distinct()
+    waiting = _with_age([t for t in selectors.reviewer_queue(user)[:50] if not t.my_signoffs][:10])
+    return render(
+        request,
+        "reviews/home.html",
+        {
+            "waiting": waiting,
+            "changes_requested": [s for s in mine if s.state == SubmissionState.CHANGES_REQUESTED],
+            "active": [s for s in mine if s.state != SubmissionState.CHANGES_REQUESTED][:20],
+        },
+    )
+
+
+@login_required
+def submit(request):
+    components = submittable_components(request.user)
+    form = SubmitForm(request.POST or None, components=components, initial=request.GET.dict())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.submission_create(
+                actor=request.user,
+                component=data["component"],
+                new_component=form.component_draft(),
+                repository_url=data["repository_url"],
+                branch=data["branch"],
+                justification=data["justification"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            submission = result.submission
+            messages.success(
+                request,
+                f"Submitted {submission.component} at {submission.short_commit}; "
+                f"{submission.tickets.count()} departments will review it.",
+            )
+            return redirect(submission)
+    return render(
+        request, "reviews/submit.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def submission_list(request):
+    submissions = selectors.submission_list(request.user)
+    state = request.GET.get("state")
+    if state in SubmissionState.values:
+        submissions = submissions.filter(state=state)
+    return render(
+        request,
+        "reviews/submission_list.html",
+        {"submissions": submissions[:200], "states": SubmissionState.choices, "state": state},
+    )
+
+
+def _submission_context(request, submission, **forms):
+    user = request.user
+    refresh_denial = rules.refresh_denial(user, submission)
+    context = {
+        "submission": submission,
+        "component": submission.component,
+        "tickets": submission.tickets.all(),
+        "timeline": selectors.submission_timeline(submission).select_related("actor"),
+        "can_refresh": refresh_denial is None,
+        "comment_form": forms.get("comment_form") or CommentForm(),
+        "resubmit_form": forms.get("resubmit_form") or ResubmitForm(),
+        "withdraw_form": forms.get("withdraw_form") or WithdrawForm(),
+    }
+    return context
+
+
+@login_required
+def submission_detail(request, pk):
+    submission = _get_or_404(selectors.submission_detail, request.user, pk)
+    return render(
+        request, "reviews/submission_detail.html", _submission_context(request, submission)
+    )
+
+
+def _submission_action(request, pk, form_class, form_key, action):
+    submission = _get_or_404(selectors.submission_detail, request.user, pk)
+    form = form_class(request.POST) if form_class else None
+    if form is None or form.is_valid():
+        try:
+            action(submission, form.cleaned_data if form else {})
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            if form is None:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                add_service_errors(form, exc)
+                submission = selectors.submission_detail(request.user, pk)
+                return render(
+                    request,
+                    "reviews/submission_detail.html",
+                    _submission_context(request, submission, **{form_key: form}),
+                    status=400,
+                )
+        else:
+            return redirect(submission)
+    else:
+        submission = selectors.submission_detail(request.user, pk)
+        return render(
+            request,
+            "reviews/submission_detail.html",
+            _submission_context(request, submission, **{form_key: form}),
+            status=400,
+        )
+    return redirect(submission)
+
+
+@login_required
+@require_POST
+def submission_refresh(request, pk):
+    def action(submission, _):
+        result = services.submission_refresh(submission=submission, actor=request.user)
+        if result.moved:
+            messages.warning(
+                request,
+                f"The branch moved from {result.old_commit[:10]} to {result.new_commit[:10]}: "
+                f"{result.stale_signoffs} sign-off(s) went stale and review starts again.",
+            )
+        else:
+            messages.info(
+                request, f"The branch is still at {result.new_commit[:10]}; nothing changed."
+            )
+
+    return _submission_action(request, pk, None, None, action)
+
+
+@login_required
+@require_POST
+def submission_resubmit(request, pk):
+    def action(submission, data):
+        services.submission_resubmit(
+            submission=submission, actor=request.user, response=data["response"]
+        )
+        messages.success(
+            request, "Resubmitted: the departments that asked for changes will review again."
+        )
+
+    return _submission_action(request, pk, ResubmitForm, "resubmit_form", action)
+
+
+@login_required
+@require_POST
+def submission_withdraw(request, pk):
+    def action(submission, data):
+        services.submission_withdraw(
+            submission=submission, actor=request.user, reason=data["reason"]
+        )
+        messages.info(request, "The submission was withdrawn.")
+
+    return _submission_action(request, pk, WithdrawForm, "withdraw_form", action)
+
+
+@login_required
+@require_POST
+def submission_comment(request, pk):
+    def action(submission, data):
+        services.comment_create(submission=submission, actor=request.user, body=data["body"])
+
+    return _submission_action(request, pk, CommentForm, "comment_form", action)
+
+
+@login_required
+def queue(request):
+    tickets = _with_age(list(selectors.reviewer_queue(request.user)[:500]))
+    return render(request, "reviews/queue.html", {"tickets": tickets})
+
+
+def _ticket_context(request, ticket, decision_form=None, comment_form=None):
+    submission = ticket.submission
+    denial = rules.signoff_denial(request.user, ticket)
+    questions = [q for q in ticket.department.questions.all() if q.is_active]
+    signoffs = list(ticket.signoffs.all())
+    return {
+        "ticket": ticket,
+        "submission": submission,
+        "component": submission.component,
+        "denial": denial,
+        "decision_form": decision_form
+        or DecisionForm(questions=questions, initial={"commit": submission.commit}),
+        "comment_form": comment_form or CommentForm(),
+        "current_signoffs": [s for s in signoffs if s.status == "current"],
+        "past_signoffs": [s for s in signoffs if s.status != "current"],
+        "stale_since": submission.previous_commit
+        if any(s.status == "stale" for s in signoffs)
+        else "",
+        "comments": [c for c in submission.comments.all() if c.ticket_id in (None, ticket.pk)],
+        "sibling_tickets": submission.tickets.all(),
+    }
+
+
+@login_required
+def ticket_detail(request, pk):
+    ticket = _get_or_404(selectors.ticket_detail, request.user, pk)
+    if request.method != "POST":
+        return render(request, "reviews/ticket_detail.html", _ticket_context(request, ticket))
+    questions = [q for q in ticket.department.questions.all() if q.is_active]
+    form = DecisionForm(request.POST, questions=questions)
+    if form.is_valid():
+        try:
+            signoff = services.signoff_create(
+                ticket=ticket,
+                actor=request.user,
+                decision=form.cleaned_data["decision"],
+                comment=form.cleaned_data["comment"],
+                answers=form.answers(),
+                expected_commit=form.cleaned_data["commit"],
+            )
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Recorded: {signoff.get_decision_display().lower()} on {signoff.commit[:10]}.",
+            )
+            return redirect(ticket)
+    ticket = selectors.ticket_detail(request.user, pk)
+    return render(
+        request,
+        "reviews/ticket_detail.html",
+        _ticket_context(request, ticket, decision_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def ticket_comment(request, pk):
+    ticket = _get_or_404(selectors.ticket_detail, request.user, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_create(
+                submission=ticket.submission,
+                ticket=ticket,
+                actor=request.user,
+                body=form.cleaned_data["body"],
+            )
+        except (PermissionDenied, ValidationError) as exc:
+            form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            if request.htmx:
+                ticket = selectors.ticket_detail(request.user, pk)
+                return render(
+                    request, "reviews/partials/comments.html", _ticket_context(request, ticket)
+                )
+            return redirect(ticket)
+    ticket = selectors.ticket_detail(request.user, pk)
+    return render(
+        request,
+        "reviews/ticket_detail.html",
+        _ticket_context(request, ticket, comment_form=form),
+        status=400,
+    )
