@@ -128,7 +128,10 @@ def remind_overdue_tickets() -> int:
         if recipients:
             days = (now - ticket.created_at).days
             send_mail(
-                subject=f"[Gatehouse] Overdue {ticket.department} review: {ticket.submission.component}",
+                subject=(
+                    f"[Gatehouse] Overdue {ticket.department} review: "
+                    f"{ticket.submission.component}"
+                ),
                 message=(
                     f"This review has waited {days} days (SLA {ticket.department.sla_days}).\n"
                     f"{_url(ticket.get_absolute_url())}\n"

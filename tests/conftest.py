@@ -20,6 +20,8 @@ def _git_allow_tmp(settings, tmp_path_factory):
     """Let the tests' throwaway repositories through the URL allow-list."""
     root = tmp_path_factory.getbasetemp()
     settings.GATEHOUSE_GIT_ALLOW = ["https://", f"file://{root}/"]
+    # Creating a dozen users per test with PBKDF2 costs seconds; the hash is not under test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True, scope="session")
