@@ -129,8 +129,7 @@ def remind_overdue_tickets() -> int:
             days = (now - ticket.created_at).days
             send_mail(
                 subject=(
-                    f"[Gatehouse] Overdue {ticket.department} review: "
-                    f"{ticket.submission.component}"
+                    f"[Gatehouse] Overdue {ticket.department} review: {ticket.submission.component}"
                 ),
                 message=(
                     f"This review has waited {days} days (SLA {ticket.department.sla_days}).\n"
