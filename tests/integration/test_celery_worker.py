@@ -1,0 +1,115 @@
+"""A real Celery worker, in its own process, consuming from real Redis and writing to the
+same real database as the test: the path a submission's e-mails take in production."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+from reviews.models import ReviewTicket, SignOff
+from reviews.tasks import notify_ticket_reviewers
+from tests.conftest import World, approve, submit
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not settings.REDIS_URL,
+        reason="set REDIS_URL to run the worker against real Redis (CI does)",
+    ),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the worker process needs a database it can share with the test: set DATABASE_URL",
+    ),
+]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """Start `celery worker` on a queue of its own; send this test's tasks there."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    mail_dir = tmp_path / "mail"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    celery = Path(sys.executable).with_name("celery")
+    process = subprocess.Popen(
+        [str(celery), "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield mail_dir
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = saved
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        print(output.decode(errors="replace")[-4000:])
+
+
+def wait_for(predicate, timeout=45.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def mails(mail_dir: Path) -> list[str]:
+    if not mail_dir.exists():
+        return []
+    return [path.read_text() for path in sorted(mail_dir.iterdir())]
+
+
+def test_worker_emails_reviewers_and_submitter_through_redis(worker, make_repo):
+    cast = World()
+    submission = submit(cast, make_repo())
+
+    assert wait_for(
+        lambda: not ReviewTicket.objects.filter(submission=submission, notified_at=None).exists()
+    ), "the worker did not notify every department"
+    assert wait_for(lambda: len(mails(worker)) == 4)
+    sent = "\n".join(mails(worker))
+    for address in ("tina@", "cora@", "leo@", "sam@"):
+        assert f"To: {address}example.com" in sent
+    assert submission.commit in sent
+
+    # A duplicate delivery of the same task sends nothing more (the claim is in the database).
+    ticket = submission.tickets.first()
+    notify_ticket_reviewers.delay(ticket_id=ticket.pk)
+
+    signoff = approve(submission.tickets.get(department__slug="legal"), cast.reviewers["legal"])
+    assert wait_for(lambda: SignOff.objects.get(pk=signoff.pk).notified_at is not None)
+    assert wait_for(lambda: len(mails(worker)) == 5)
+    assert any("To: alice@example.com" in m for m in mails(worker))
+    time.sleep(1)  # give a wrongly repeated e-mail the chance to appear
+    assert len(mails(worker)) == 5
