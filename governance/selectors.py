@@ -46,6 +46,19 @@ def component_detail(user, slug: str) -> Component:
     )
 
 
+def component_submissions(component: Component):
+    """The component's submissions, newest first, with their tickets' departments.
+
+    Whoever may see a component may see that it was submitted and how each review
+    stands; the submission pages themselves check their own permissions.
+    """
+    return (
+        component.submissions.select_related("submitted_by")
+        .prefetch_related("tickets__department")
+        .order_by("-created_at")
+    )
+
+
 def component_timeline(component: Component) -> QuerySet[AuditEvent]:
     return (
         AuditEvent.objects.filter(scope=component.audit_scope)

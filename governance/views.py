@@ -4,7 +4,6 @@ from django.shortcuts import render
 
 from governance import selectors
 from governance.models import Component
-from reviews.selectors import submission_list
 
 
 @login_required
@@ -27,7 +26,7 @@ def component_detail(request, slug):
         "governance/component_detail.html",
         {
             "component": component,
-            "submissions": submission_list(request.user).filter(component=component),
+            "submissions": selectors.component_submissions(component),
             "timeline": selectors.component_timeline(component)[:200],
         },
     )
