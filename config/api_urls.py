@@ -1,2 +1,13 @@
+"""The REST API, mounted under /api/ by config.urls."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from governance.api import ComponentViewSet
+from reviews.api import SubmissionViewSet, TicketViewSet
+
+router = SimpleRouter()
+router.register("components", ComponentViewSet, basename="api-component")
+router.register("submissions", SubmissionViewSet, basename="api-submission")
+router.register("tickets", TicketViewSet, basename="api-ticket")
+
+urlpatterns = router.urls
