@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
@@ -57,15 +58,32 @@ def component_create(*, actor, draft: ComponentDraft) -> Component:
             globs[name] = validate_path_globs(getattr(draft, name))
         except ValidationError as exc:
             errors[name] = exc.messages
-    if not draft.name.strip():
-        errors["name"] = ["Give the component a name."]
-    if not draft.slug:
-        errors["slug"] = ["Give the component a slug."]
+    name = draft.name.strip()
+    if not name or len(name) > 120:
+        errors["name"] = ["Give the component a name of at most 120 characters."]
+    if not draft.slug or len(draft.slug) > 80 or not _SLUG.match(draft.slug):
+        errors["slug"] = ["Give the component a slug: up to 80 letters, digits, - and _."]
     elif Component.objects.filter(slug=draft.slug).exists():
-        errors["slug"] = [f"A component with the slug '{draft.slug}' already exists."]
+        errors["slug"] = [_slug_taken(draft.slug)]
     if errors:
         raise ValidationError(errors)
+    try:
+        return _component_insert(
+            actor=actor, draft=draft, license_expression=license_expression, globs=globs
+        )
+    except IntegrityError as exc:
+        # Two requests racing for one slug: the unique index decides.
+        raise ValidationError({"slug": [_slug_taken(draft.slug)]}) from exc
 
+
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def _slug_taken(slug: str) -> str:
+    return f"A component with the slug '{slug}' already exists."
+
+
+def _component_insert(*, actor, draft: ComponentDraft, license_expression: str, globs: dict):
     with transaction.atomic():
         component = Component.objects.create(
             name=draft.name.strip(),

@@ -7,6 +7,8 @@ show it instead of the form, so the UI and the API cannot differ.
 
 from __future__ import annotations
 
+from guardian.shortcuts import get_objects_for_user
+
 from governance.rules import is_owner
 from reviews.enums import DECIDABLE_SUBMISSION_STATES, SubmissionState
 from reviews.models import ReviewTicket, Submission
@@ -25,7 +27,20 @@ def can_view_ticket(user, ticket: ReviewTicket) -> bool:
 
 
 def is_department_reviewer(user, ticket: ReviewTicket) -> bool:
-    return user.is_authenticated and user.has_perm("reviews.sign_reviewticket", ticket)
+    """Membership of the department's reviewer group, through the object permission.
+
+    Not ``user.has_perm``: Django grants every permission to a superuser, and the
+    open-source office must not sign for a department it does not belong to.
+    """
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return get_objects_for_user(
+        user,
+        "reviews.sign_reviewticket",
+        ReviewTicket.objects.filter(pk=ticket.pk),
+        with_superuser=False,
+        accept_global_perms=False,
+    ).exists()
 
 
 def signoff_denial(user, ticket: ReviewTicket) -> str | None:

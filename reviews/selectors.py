@@ -43,7 +43,7 @@ def signable_tickets(user) -> QuerySet[ReviewTicket]:
 def submission_list(user) -> QuerySet[Submission]:
     return (
         visible_submissions(user)
-        .select_related("component", "submitted_by")
+        .select_related("component", "submitted_by", "repository")
         .prefetch_related(
             Prefetch(
                 "tickets",

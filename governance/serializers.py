@@ -1,0 +1,65 @@
+"""API shapes for components. Input serializers check types and sizes only; what a valid
+license, glob or slug owner is belongs to ``governance.services``."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from governance.models import Component
+
+# Bounds the request size of free text; the service decides what is acceptable inside it.
+MAX_DESCRIPTION = 10_000
+
+
+class ComponentCreateSerializer(serializers.Serializer):
+    """Register a component. Blank name or license are left to the service, whose
+    messages say what to enter."""
+
+    name = serializers.CharField(max_length=120, allow_blank=True)
+    slug = serializers.SlugField(max_length=80)
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION, allow_blank=True, required=False, default=""
+    )
+    license = serializers.CharField(
+        max_length=200, allow_blank=True, help_text="SPDX license expression, e.g. Apache-2.0."
+    )
+    open_paths = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000),
+        required=False,
+        default=list,
+        help_text='Globs that go public, e.g. ["core/**", "api/**"].',
+    )
+    internal_paths = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000),
+        required=False,
+        default=list,
+        help_text='Globs that never leave, e.g. ["sharding/**"].',
+    )
+
+
+class ComponentSerializer(serializers.ModelSerializer):
+    owners = serializers.SlugRelatedField(many=True, read_only=True, slug_field="username")
+    internal_repository = serializers.CharField(
+        source="internal_repository.url",
+        read_only=True,
+        allow_null=True,
+        help_text="URL of the internal repository last submitted, or null.",
+    )
+    open_paths = serializers.ListField(child=serializers.CharField(), read_only=True)
+    internal_paths = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Component
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "license",
+            "open_paths",
+            "internal_paths",
+            "stage",
+            "owners",
+            "internal_repository",
+            "created_at",
+        ]
+        read_only_fields = fields

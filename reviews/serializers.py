@@ -1,0 +1,252 @@
+"""API shapes for submissions, review tickets and sign-offs.
+
+Input serializers check types and sizes and reshape the body into the arguments the
+services take; every rule about who may do what, and when, lives in the services.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from governance.selectors import visible_components
+from reviews.enums import Answer, Decision, SignOffStatus, SubmissionState, TicketState
+from reviews.models import ChecklistAnswer, ReviewTicket, SignOff, Submission
+
+# --------------------------------------------------------------------------- input
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class VisibleComponentField(serializers.SlugRelatedField):
+    """A component slug, looked up among the components the caller may see, so a slug
+    the caller cannot see reads exactly like one that does not exist."""
+
+    default_error_messages = {
+        "does_not_exist": "No such component: '{value}'.",
+        "invalid": "Give the component's slug.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", **kwargs)
+
+    def get_queryset(self):
+        return visible_components(self.context["request"].user)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    component = VisibleComponentField(help_text="Slug of a component you own.")
+    repository_url = serializers.CharField(
+        max_length=500, help_text="https:// or allow-listed file:// URL of the repository."
+    )
+    branch = serializers.CharField(max_length=255)
+    # Blank is the service's to refuse, with a message that says what to write.
+    justification = serializers.CharField(allow_blank=True)
+
+
+class SubmissionResubmitSerializer(serializers.Serializer):
+    response = serializers.CharField(
+        allow_blank=True, help_text="What you changed in answer to the requested changes."
+    )
+
+
+class ChecklistAnswerInputSerializer(serializers.Serializer):
+    question = serializers.IntegerField(min_value=1, help_text="Checklist question id.")
+    answer = serializers.ChoiceField(choices=Answer.choices)
+    note = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+
+
+class SignOffCreateSerializer(serializers.Serializer):
+    """A decision on a ticket. ``answers`` is a list of ``{question, answer, note}``, one
+    per checklist question; an approval needs every active question answered."""
+
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    comment = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text="Required unless the decision is approve.",
+    )
+    commit = serializers.RegexField(
+        r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The full commit SHA you reviewed; refused if the branch has moved since.",
+        error_messages={"invalid": "Give the full commit SHA you reviewed."},
+    )
+    answers = ChecklistAnswerInputSerializer(many=True, required=False, default=list)
+
+    def validate_answers(self, value) -> dict[int, tuple[str, str]]:
+        """Reshape into the mapping ``signoff_create`` takes: question id -> (answer, note)."""
+        mapping: dict[int, tuple[str, str]] = {}
+        for item in value:
+            if item["question"] in mapping:
+                raise serializers.ValidationError(
+                    f"Question {item['question']} is answered more than once."
+                )
+            mapping[item["question"]] = (item["answer"], item["note"])
+        return mapping
+
+
+class TicketFilterSerializer(serializers.Serializer):
+    """Query parameters of the ticket list."""
+
+    state = serializers.ChoiceField(choices=TicketState.choices, required=False)
+    department = serializers.SlugField(max_length=50, required=False, help_text="Department slug.")
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _enum_schema(choices) -> dict:
+    return {
+        "type": "string",
+        "enum": [value for value, _ in choices],
+        "description": "\n".join(f"* `{value}` - {label}" for value, label in choices),
+    }
+
+
+# Submissions and tickets both have a `state` with different choices; naming each enum
+# as its own component keeps the schema's enum names stable and unambiguous.
+@extend_schema_field(_enum_schema(SubmissionState.choices), component_name="SubmissionState")
+class SubmissionStateField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=SubmissionState.choices, read_only=True, **kwargs)
+
+
+@extend_schema_field(_enum_schema(TicketState.choices), component_name="TicketState")
+class TicketStateField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=TicketState.choices, read_only=True, **kwargs)
+
+
+class TicketSummarySerializer(serializers.ModelSerializer):
+    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    state = TicketStateField()
+
+    class Meta:
+        model = ReviewTicket
+        fields = ["id", "department", "state"]
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    component = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    repository_url = serializers.CharField(source="repository.url", read_only=True)
+    submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    state = SubmissionStateField()
+    tickets = TicketSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "component",
+            "repository_url",
+            "branch",
+            "commit",
+            "previous_commit",
+            "state",
+            "submitted_by",
+            "justification",
+            "created_at",
+            "tickets",
+        ]
+        read_only_fields = fields
+
+
+class SubmissionRefreshSerializer(SubmissionSerializer):
+    """The submission after a refresh or resubmit, with what the branch did. The view
+    hangs the service's RefreshResult on the submission as ``refresh``."""
+
+    moved = serializers.BooleanField(source="refresh.moved", read_only=True)
+    old_commit = serializers.CharField(source="refresh.old_commit", read_only=True)
+    new_commit = serializers.CharField(source="refresh.new_commit", read_only=True)
+    stale_signoffs = serializers.IntegerField(
+        source="refresh.stale_signoffs",
+        read_only=True,
+        help_text="Sign-offs that went stale because the branch moved.",
+    )
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [
+            *SubmissionSerializer.Meta.fields,
+            "moved",
+            "old_commit",
+            "new_commit",
+            "stale_signoffs",
+        ]
+        read_only_fields = fields
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decision = serializers.ChoiceField(choices=Decision.choices, read_only=True)
+    status = serializers.ChoiceField(choices=SignOffStatus.choices, read_only=True)
+
+    class Meta:
+        model = SignOff
+        fields = ["id", "reviewer", "decision", "commit", "status", "comment", "created_at"]
+        read_only_fields = fields
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    submission = serializers.PrimaryKeyRelatedField(read_only=True)
+    component = serializers.CharField(source="submission.component.slug", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    state = TicketStateField()
+    commit = serializers.CharField(
+        source="submission.commit",
+        read_only=True,
+        help_text="The commit under review: the submission's current commit.",
+    )
+    signoffs = SignOffSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ReviewTicket
+        fields = [
+            "id",
+            "submission",
+            "component",
+            "department",
+            "state",
+            "commit",
+            "created_at",
+            "signoffs",
+        ]
+        read_only_fields = fields
+
+
+class ChecklistAnswerSerializer(serializers.ModelSerializer):
+    answer = serializers.ChoiceField(choices=Answer.choices, read_only=True)
+
+    class Meta:
+        model = ChecklistAnswer
+        fields = ["question", "answer", "note"]
+        read_only_fields = fields
+
+
+class SignOffResultSerializer(SignOffSerializer):
+    """A new sign-off with the states it left its ticket and submission in."""
+
+    ticket = serializers.PrimaryKeyRelatedField(read_only=True)
+    ticket_state = TicketStateField(source="ticket.state")
+    submission = serializers.IntegerField(source="ticket.submission_id", read_only=True)
+    submission_state = SubmissionStateField(source="ticket.submission.state")
+    answers = ChecklistAnswerSerializer(many=True, read_only=True)
+
+    class Meta(SignOffSerializer.Meta):
+        fields = [
+            *SignOffSerializer.Meta.fields,
+            "answers",
+            "ticket",
+            "ticket_state",
+            "submission",
+            "submission_state",
+        ]
+        read_only_fields = fields
