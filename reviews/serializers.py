@@ -6,6 +6,8 @@ services take; every rule about who may do what, and when, lives in the services
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +17,8 @@ from reviews.enums import Answer, Decision, SignOffStatus, SubmissionState, Tick
 from reviews.models import ChecklistAnswer, ReviewTicket, SignOff, Submission
 
 # --------------------------------------------------------------------------- input
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -34,7 +38,8 @@ class VisibleComponentField(serializers.SlugRelatedField):
         return visible_components(self.context["request"].user)
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
+        # Only slug-shaped text reaches the database (PostgreSQL refuses NUL bytes).
+        if not isinstance(data, str) or not _SLUG.fullmatch(data):
             self.fail("invalid")
         return super().to_internal_value(data)
 
