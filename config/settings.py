@@ -85,6 +85,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
     # The web server, the worker and beat share one file: wait for the lock instead of
     # failing, and take the write lock when a transaction starts so that two writers
     # never deadlock upgrading a read lock (SQLite's stand-in for row locks).
