@@ -100,10 +100,14 @@ def submission_list(request):
 def _submission_context(request, submission, **forms):
     user = request.user
     refresh_denial = rules.refresh_denial(user, submission)
+    tickets = list(submission.tickets.all())
+    for ticket in tickets:
+        ticket.current_signoffs = [s for s in ticket.signoffs.all() if s.status == "current"]
+        ticket.approvals = sum(s.decision == "approve" for s in ticket.current_signoffs)
     context = {
         "submission": submission,
         "component": submission.component,
-        "tickets": submission.tickets.all(),
+        "tickets": tickets,
         "timeline": selectors.submission_timeline(submission).select_related("actor"),
         "can_refresh": refresh_denial is None,
         "comment_form": forms.get("comment_form") or CommentForm(),
