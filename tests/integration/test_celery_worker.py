@@ -85,9 +85,12 @@ def wait_for(predicate, timeout=45.0):
 
 
 def mails(mail_dir: Path) -> list[str]:
+    """The messages the file-based backend wrote. It names files by second and object id,
+    so several messages can share one file; each ends with a line of 79 dashes."""
     if not mail_dir.exists():
         return []
-    return [path.read_text() for path in sorted(mail_dir.iterdir())]
+    text = "".join(path.read_text() for path in sorted(mail_dir.iterdir()))
+    return [message for message in text.split("-" * 79 + "\n") if message.strip()]
 
 
 def test_worker_emails_reviewers_and_submitter_through_redis(worker, make_repo):
