@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from reviews.models import ReviewTicket, SignOff, Submission
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Workflow rows change only through the services (audited); the admin only reads."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Submission)

@@ -125,7 +125,7 @@ def ticket_detail(user, pk: int) -> ReviewTicket:
             "department__questions",
             "submission__component__owners",
             Prefetch("signoffs", queryset=signoffs),
-            Prefetch("comments", queryset=_comment_queryset()),
+            Prefetch("submission__comments", queryset=_comment_queryset()),
             Prefetch(
                 "submission__tickets",
                 queryset=ReviewTicket.objects.select_related("department"),

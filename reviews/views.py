@@ -268,13 +268,7 @@ def ticket_detail(request, pk):
                 f"Recorded: {signoff.get_decision_display().lower()} on {signoff.commit[:10]}.",
             )
             return redirect(ticket)
-    ticket = selectors.ticket_detail(request.user, pk)
-    return render(
-        request,
-        "reviews/ticket_detail.html",
-        _ticket_context(request, ticket, decision_form=form),
-        status=400,
-    )
+    return _render_ticket(request, pk, status=400, decision_form=form)
 
 
 @login_required
@@ -294,15 +288,16 @@ def ticket_comment(request, pk):
             form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
             if request.htmx:
-                ticket = selectors.ticket_detail(request.user, pk)
-                return render(
-                    request, "reviews/partials/comments.html", _ticket_context(request, ticket)
-                )
+                return _render_ticket(request, pk, partial=True)
             return redirect(ticket)
+    if request.htmx:
+        # htmx swaps only 2xx answers; the partial carries the form's errors.
+        return _render_ticket(request, pk, partial=True, comment_form=form)
+    return _render_ticket(request, pk, status=400, comment_form=form)
+
+
+def _render_ticket(request, pk, *, status=200, partial=False, **forms):
+    """Re-read the ticket (after a write, or to show a form's errors) and render it."""
     ticket = selectors.ticket_detail(request.user, pk)
-    return render(
-        request,
-        "reviews/ticket_detail.html",
-        _ticket_context(request, ticket, comment_form=form),
-        status=400,
-    )
+    template = "reviews/partials/comments.html" if partial else "reviews/ticket_detail.html"
+    return render(request, template, _ticket_context(request, ticket, **forms), status=status)

@@ -249,3 +249,22 @@ def test_component_page_shows_audit_timeline(client, world, repo):
 def test_anonymous_is_sent_to_login(client, world):
     response = client.get(reverse("reviews:queue"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_htmx_comment_returns_the_comment_list_fragment(client, world, repo):
+    submission = submit(world, repo)
+    ticket = submission.tickets.get(department__slug="legal")
+    login(client, world.reviewers["legal"])
+    url = reverse("reviews:ticket-comment", args=[ticket.pk])
+
+    response = client.post(
+        url, {"body": "Which CLA covers the contractors?"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<div id="ticket-comments">')
+    assert "Which CLA covers the contractors?" in body and "<html" not in body
+
+    empty = client.post(url, {"body": ""}, HTTP_HX_REQUEST="true")
+    assert empty.status_code == 200 and "This field is required" in empty.content.decode()
+    assert ticket.comments.count() == 1
