@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,6 +13,8 @@ from reviews import rules, selectors, services
 from reviews.enums import SubmissionState
 from reviews.forms import CommentForm, DecisionForm, ResubmitForm, SubmitForm, WithdrawForm
 from reviews.models import ReviewTicket, Submission
+
+PAGE_SIZE = 50
 
 
 def _get_or_404(loader, *args):
@@ -90,10 +93,16 @@ def submission_list(request):
     state = request.GET.get("state")
     if state in SubmissionState.values:
         submissions = submissions.filter(state=state)
+    page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "reviews/submission_list.html",
-        {"submissions": submissions[:200], "states": SubmissionState.choices, "state": state},
+        {
+            "page": page,
+            "submissions": page.object_list,
+            "states": SubmissionState.choices,
+            "state": state or "",
+        },
     )
 
 
@@ -214,8 +223,12 @@ def submission_comment(request, pk):
 
 @login_required
 def queue(request):
-    tickets = _with_age(list(selectors.reviewer_queue(request.user)[:500]))
-    return render(request, "reviews/queue.html", {"tickets": tickets})
+    page = Paginator(selectors.reviewer_queue(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "reviews/queue.html", {"page": page, "tickets": _with_age(list(page.object_list))}
+    )
 
 
 def _ticket_context(request, ticket, decision_form=None, comment_form=None):

@@ -268,3 +268,21 @@ def test_htmx_comment_returns_the_comment_list_fragment(client, world, repo):
     empty = client.post(url, {"body": ""}, HTTP_HX_REQUEST="true")
     assert empty.status_code == 200 and "This field is required" in empty.content.decode()
     assert ticket.comments.count() == 1
+
+
+def test_queue_and_submission_list_are_paged(client, world, make_repo, monkeypatch):
+    from reviews import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    made = [submit(world, make_repo(), slug=f"paged-{i}") for i in range(3)]
+    login(client, world.reviewers["legal"])
+
+    first = client.get(reverse("reviews:queue"))
+    second = client.get(reverse("reviews:queue"), {"page": 2})
+    assert [t.submission_id for t in first.context["tickets"]] == [made[0].pk, made[1].pk]
+    assert [t.submission_id for t in second.context["tickets"]] == [made[2].pk]
+    assert "Page 1 of 2 (3 in all)" in first.content.decode()
+
+    listed = client.get(reverse("reviews:submissions"), {"page": 2, "state": "in_review"})
+    assert [s.pk for s in listed.context["submissions"]] == [made[0].pk]
+    assert "state=in_review&amp;page=1" in listed.content.decode()
