@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, pagination, parsers
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler
 
 
 def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -27,6 +26,10 @@ def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 def api_exception_handler(exc, context):
     """DRF's handler, plus the exceptions our services raise."""
+    # Imported here: rest_framework.views reads the parser and paging settings, which
+    # name classes of this module, when it is first imported.
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_error_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):

@@ -52,10 +52,11 @@ def fresh_env(tmp_path):
     }
     env |= {"GATEHOUSE_VAR_DIR": str(var), "PORT": str(free_port()), "STOP_TIMEOUT": "20"}
     for command in (["migrate", "--noinput"], ["seed_demo"]):
-        subprocess.run(
+        done = subprocess.run(
             [str(BIN / "python"), "manage.py", *command],
-            cwd=ROOT, env=env, check=True, capture_output=True, timeout=180,
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
         )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
     return env
 
 
