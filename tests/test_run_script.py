@@ -41,6 +41,12 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
+def _ctrl_c_deliverable() -> None:
+    """A terminal delivers Ctrl-C; a test run started in the background (as CI may be)
+    inherits SIGINT ignored, and bash cannot trap a signal ignored at its start."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def fresh_env(tmp_path):
     var = tmp_path / "var"
@@ -66,7 +72,7 @@ def test_run_serves_the_app_delivers_queued_mail_and_stops_cleanly_on_ctrl_c(fre
         run = subprocess.Popen(
             ["bash", "scripts/run.sh"],
             cwd=ROOT, env=fresh_env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_ctrl_c_deliverable,
         )  # fmt: skip
     port = fresh_env["PORT"]
     try:
