@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.models import TimeStampedModel
 from governance.enums import RepositoryKind, Stage
@@ -113,3 +114,12 @@ class Component(TimeStampedModel):
     @property
     def audit_scope(self) -> str:
         return f"component:{self.pk}"
+
+
+# Direct (foreign-key) object permission tables: see reviews.models for why.
+class ComponentUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Component, on_delete=models.CASCADE)
+
+
+class ComponentGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Component, on_delete=models.CASCADE)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.models import TimeStampedModel
 from governance.models import ChecklistQuestion, Component, Department, Repository
@@ -151,3 +152,22 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment by {self.author} on {self.submission}"
+
+
+# Object permissions with real foreign keys (django-guardian's "direct" tables): filtering
+# a list by permission joins on an indexed integer instead of casting every generic
+# object_pk, which keeps the queue and the lists fast as the portfolio grows.
+class SubmissionUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Submission, on_delete=models.CASCADE)
+
+
+class SubmissionGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Submission, on_delete=models.CASCADE)
+
+
+class ReviewTicketUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(ReviewTicket, on_delete=models.CASCADE)
+
+
+class ReviewTicketGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(ReviewTicket, on_delete=models.CASCADE)
