@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,7 +13,12 @@ from guardian.shortcuts import assign_perm
 
 from core.audit import audit_record
 from governance.enums import STAGE_TRANSITIONS, RepositoryKind
-from governance.models import Component, Repository, RepositoryBranch
+from governance.models import (
+    Component,
+    ComponentGroupObjectPermission,
+    Repository,
+    RepositoryBranch,
+)
 from governance.validators import normalize_spdx_expression, validate_path_globs
 
 
@@ -121,9 +126,23 @@ def component_add_owner(*, component: Component, user, actor, audit: bool = True
             )
 
 
-def component_grant_view(*, component: Component, group: Group) -> None:
-    """Let a reviewer group read a component it has been asked to review. Idempotent."""
-    assign_perm("governance.view_component", group, component)
+def component_grant_view(*, component: Component, groups: list[Group], permission=None) -> None:
+    """Let reviewer groups read a component they have been asked to review. Idempotent.
+
+    ``permission`` (the view_component Permission row) saves a query when the caller
+    already has it.
+    """
+    if permission is None:
+        permission = Permission.objects.get(
+            content_type__app_label="governance", codename="view_component"
+        )
+    ComponentGroupObjectPermission.objects.bulk_create(
+        [
+            ComponentGroupObjectPermission(group=g, permission=permission, content_object=component)
+            for g in groups
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def component_set_stage(*, component: Component, stage: str, actor, reason: str = "") -> bool:
