@@ -7,10 +7,14 @@ sanitised line. Callers can therefore show ``str(err)`` directly in a form.
 
 from __future__ import annotations
 
+import functools
+
 __all__ = [
     "BranchNotFound",
     "GitTimeout",
     "InvalidRef",
+    "LimitExceeded",
+    "RefNotFound",
     "RepositoryUnreachable",
     "UnsafeURL",
     "VcsError",
@@ -39,3 +43,24 @@ class RepositoryUnreachable(VcsError):
 
 class GitTimeout(RepositoryUnreachable):
     """git did not finish in time; a subclass so callers can treat it as unreachable."""
+
+
+class RefNotFound(VcsError):
+    """The local mirror has no branch, tag or commit by that name (or it is not a commit)."""
+
+
+class LimitExceeded(VcsError):
+    """A configured limit was hit; ``limit`` names it ("repository_size" or "time").
+
+    Not a failure of git or of the repository: the caller decides whether to
+    report it, retry with a larger limit, or skip the work.
+    """
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # Exceptions are rebuilt as cls(*args) when unpickled (e.g. by a task
+        # queue); keep the keyword-only ``limit`` across that trip.
+        return functools.partial(type(self), limit=self.limit), self.args

@@ -267,41 +267,47 @@ def validate_branch(name: str) -> str:
     Implemented in Python so bad input is refused without starting a process; it
     is slightly stricter than git (no whitespace or invisible characters at all).
     """
+    return _check_ref_name(name, noun="Branch")
+
+
+def _check_ref_name(name: str, *, noun: str) -> str:
+    """The rules of validate_branch; ``noun`` ("Branch", "Ref") names the thing in messages."""
+    lower = noun.lower()
     if not isinstance(name, str):
-        raise InvalidRef("Branch name must be text.")
+        raise InvalidRef(f"{noun} name must be text.")
     if name == "":
-        raise InvalidRef("Branch name is empty.")
+        raise InvalidRef(f"{noun} name is empty.")
     if len(name) > _MAX_BRANCH_LENGTH:
-        raise InvalidRef(f"Branch name must be at most {_MAX_BRANCH_LENGTH} characters.")
+        raise InvalidRef(f"{noun} name must be at most {_MAX_BRANCH_LENGTH} characters.")
     if _has_control_chars(name):
-        raise InvalidRef("Branch name must not contain control characters.")
+        raise InvalidRef(f"{noun} name must not contain control characters.")
     if any(ch.isspace() for ch in name):
-        raise InvalidRef("Branch name must not contain spaces.")
+        raise InvalidRef(f"{noun} name must not contain spaces.")
     if not name.isprintable():
-        raise InvalidRef("Branch name must not contain invisible characters.")
+        raise InvalidRef(f"{noun} name must not contain invisible characters.")
     if name.startswith("-"):
-        raise InvalidRef("Branch name must not start with '-'.")
+        raise InvalidRef(f"{noun} name must not start with '-'.")
     bad = sorted({ch for ch in name if ch in _BRANCH_FORBIDDEN_CHARS})
     if bad:
         shown = " ".join(bad)
-        raise InvalidRef(f"Branch name must not contain these characters: {shown}")
+        raise InvalidRef(f"{noun} name must not contain these characters: {shown}")
     if ".." in name:
-        raise InvalidRef("Branch name must not contain '..'.")
+        raise InvalidRef(f"{noun} name must not contain '..'.")
     if "@{" in name:
-        raise InvalidRef("Branch name must not contain '@{'.")
+        raise InvalidRef(f"{noun} name must not contain '@{{'.")
     if name in ("@", "HEAD"):
-        raise InvalidRef(f"Branch name must not be '{name}'.")
+        raise InvalidRef(f"{noun} name must not be '{name}'.")
     if name.startswith("/") or name.endswith("/"):
-        raise InvalidRef("Branch name must not start or end with '/'.")
+        raise InvalidRef(f"{noun} name must not start or end with '/'.")
     if "//" in name:
-        raise InvalidRef("Branch name must not contain '//'.")
+        raise InvalidRef(f"{noun} name must not contain '//'.")
     if name.endswith("."):
-        raise InvalidRef("Branch name must not end with '.'.")
+        raise InvalidRef(f"{noun} name must not end with '.'.")
     for component in name.split("/"):
         if component.startswith("."):
-            raise InvalidRef("No part of a branch name may start with '.'.")
+            raise InvalidRef(f"No part of a {lower} name may start with '.'.")
         if component.endswith(".lock"):
-            raise InvalidRef("No part of a branch name may end with '.lock'.")
+            raise InvalidRef(f"No part of a {lower} name may end with '.lock'.")
     return name
 
 
@@ -345,6 +351,28 @@ def _kill_process_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _check_timeout(timeout: float) -> None:
+    if not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0):
+        raise ValueError("timeout must be a positive finite number of seconds")
+
+
+def _git_command(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The argv (git + hardening ``-c`` options + ``args``) and environment for one git process.
+
+    Shared by _run_git and the long-lived ``cat-file --batch`` reader so both get
+    exactly the same hardening. Raises VcsError if git is not installed.
+    """
+    env = git_env()
+    git = shutil.which("git", path=env["PATH"])
+    if git is None:
+        raise VcsError("git is not installed on this server.")
+    command = [git]
+    for item in _HARDENING_CONFIG:
+        command += ["-c", item]
+    command += list(args)
+    return command, env
+
+
 def _run_git(
     args: Sequence[str],
     *,
@@ -360,16 +388,8 @@ def _run_git(
     Raises GitTimeout if git runs longer than ``timeout`` seconds, VcsError if
     git cannot be started. Input must already be validated by the caller.
     """
-    if not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0):
-        raise ValueError("timeout must be a positive finite number of seconds")
-    env = git_env()
-    git = shutil.which("git", path=env["PATH"])
-    if git is None:
-        raise VcsError("git is not installed on this server.")
-    command = [git]
-    for item in _HARDENING_CONFIG:
-        command += ["-c", item]
-    command += list(args)
+    _check_timeout(timeout)
+    command, env = _git_command(args)
 
     with contextlib.ExitStack() as stack:
         if cwd is None:

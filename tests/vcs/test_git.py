@@ -452,14 +452,25 @@ def test_error_hierarchy() -> None:
 
 def test_public_api_is_exported() -> None:
     assert set(vcs.__all__) == {
+        "BlobReader",
         "BranchNotFound",
         "GitTimeout",
         "InvalidRef",
+        "LimitExceeded",
+        "RefNotFound",
         "RepositoryUnreachable",
+        "TreeEntry",
         "UnsafeURL",
         "VcsError",
+        "changed_paths",
         "git_env",
+        "list_tree",
         "ls_remote_branch",
+        "mirror_dir_for",
+        "mirror_update",
+        "read_blobs",
+        "resolve_ref",
         "validate_branch",
         "validate_url",
     }
+    assert all(hasattr(vcs, name) for name in vcs.__all__)
