@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "core",
     "governance",
+    "scans",
     "reviews",
 ]
 
@@ -166,6 +167,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ROUTES = {"scans.*": {"queue": "scans"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
@@ -195,6 +197,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Open-source governance: components, submissions, review tickets, sign-offs.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ScanStatusEnum": "scans.enums.ScanStatus",
+        "SignOffStatusEnum": "reviews.enums.SignOffStatus",
+        "TriageStateEnum": "scans.enums.TriageState",
+    },
 }
 
 # Git: the URL prefixes a repository URL may start with (comma-separated).
@@ -207,6 +214,16 @@ GATEHOUSE_GIT_ALLOW = [
     if p.strip()
 ]
 GATEHOUSE_GIT_TIMEOUT = float(os.environ.get("GATEHOUSE_GIT_TIMEOUT", "30"))
+
+# Scanning: bare mirrors live here; limits end a scan "incomplete", never clean.
+GATEHOUSE_MIRRORS_DIR = VAR_DIR / "mirrors"
+GATEHOUSE_SCAN_TIME_LIMIT = float(os.environ.get("GATEHOUSE_SCAN_TIME_LIMIT", "600"))
+GATEHOUSE_SCAN_MAX_BLOB_BYTES = int(os.environ.get("GATEHOUSE_SCAN_MAX_BLOB_BYTES", "2000000"))
+GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES = int(
+    os.environ.get("GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES", str(2 * 1024**3))
+)
+# Scan each submission automatically when it is made or its branch moves.
+GATEHOUSE_SCAN_ON_SUBMIT = env_bool("GATEHOUSE_SCAN_ON_SUBMIT", True)
 
 LOGGING = {
     "version": 1,

@@ -11,9 +11,10 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from reviews import selectors, services
+from reviews import rules, selectors, services
 from reviews.models import SignOff
 from reviews.serializers import (
     SignOffCreateSerializer,
@@ -25,6 +26,8 @@ from reviews.serializers import (
     TicketFilterSerializer,
     TicketSerializer,
 )
+from scans.serializers import ScanRunSerializer
+from scans.services import scan_request
 
 # Ids in URLs: digits only, and short enough for a 64-bit column.
 ID_REGEX = r"[0-9]{1,18}"
@@ -89,6 +92,23 @@ class SubmissionViewSet(
             response=serializer.validated_data["response"],
         )
         return self._refresh_response(result)
+
+    @extend_schema(
+        request=None,
+        responses={202: ScanRunSerializer},
+        summary="Scan the submission's commit now (a new run even if one exists)",
+    )
+    @action(detail=True, methods=["post"])
+    def scan(self, request, pk=None):
+        submission = self.get_object()
+        denial = rules.refresh_denial(request.user, submission)
+        if denial:
+            raise PermissionDenied(denial)
+        scan = scan_request(
+            repository=submission.repository, commit=submission.commit,
+            component=submission.component, actor=request.user, force=True,
+        )  # fmt: skip
+        return Response(ScanRunSerializer(scan).data, status=status.HTTP_202_ACCEPTED)
 
 
 class TicketViewSet(

@@ -51,6 +51,10 @@ from reviews.models import (
     SubmissionGroupObjectPermission,
     SubmissionUserObjectPermission,
 )
+from scans.enums import KIND_DEPARTMENT
+from scans.models import ScanRun
+from scans.selectors import new_blocking_kinds
+from scans.services import scan_request
 
 MAX_TEXT = 10_000
 
@@ -322,6 +326,7 @@ def submission_create(
             component_set_stage(component=component, stage=Stage.IN_REVIEW, actor=actor)
             for ticket in tickets:
                 _queue_reviewer_notification(ticket.pk)
+            _request_scan(submission=submission, actor=actor)
     except IntegrityError as exc:
         # Two submissions of one component racing: the partial unique index decides.
         raise ValidationError(
@@ -345,6 +350,69 @@ def _ensure_no_active_submission(component: Component) -> None:
                 ]
             }
         )
+
+
+def _request_scan(*, submission: Submission, actor) -> None:
+    """Scan the submission's commit (queued after commit), when automatic scans are on."""
+    if settings.GATEHOUSE_SCAN_ON_SUBMIT:
+        scan_request(
+            repository=submission.repository, commit=submission.commit,
+            component=submission.component, actor=actor,
+        )  # fmt: skip
+
+
+def submission_scan_finished(*, scan_id: int) -> int:
+    """A scan finished: a blocking finding it raised that the previous scan of this
+    component did not have makes the owning department's current sign-offs on that commit
+    stale, sends its ticket back to review and an approved submission back to "in review".
+    Returns the number of sign-offs made stale. Idempotent: a second call finds nothing new.
+    """
+    scan = ScanRun.objects.filter(pk=scan_id).select_related("component").first()
+    if scan is None or scan.component_id is None:
+        return 0
+    new_kinds = new_blocking_kinds(scan)
+    departments = {KIND_DEPARTMENT[k] for k in new_kinds if k in KIND_DEPARTMENT}
+    if not departments:
+        return 0
+    stale = 0
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("component")
+            .filter(component=scan.component_id, commit=scan.commit,
+                    state__in=ACTIVE_SUBMISSION_STATES)
+            .first()
+        )  # fmt: skip
+        if submission is None:
+            return 0
+        tickets = ReviewTicket.objects.select_for_update().filter(
+            submission=submission, department__slug__in=departments
+        )
+        now = timezone.now()
+        for ticket in tickets.select_related("department"):
+            ticket.submission = submission
+            count = SignOff.objects.filter(
+                ticket=ticket, status=SignOffStatus.CURRENT, decision=Decision.APPROVE
+            ).update(status=SignOffStatus.STALE, status_changed_at=now)
+            if not count:
+                continue
+            stale += count
+            audit_record(
+                actor=None, action="signoff.stale_by_finding", obj=ticket,
+                after={"scan": scan.pk, "stale_signoffs": count, "kinds": sorted(new_kinds)},
+                scope=submission.component.audit_scope,
+            )  # fmt: skip
+            _ticket_transition(
+                ticket=ticket,
+                to_state=_derived_ticket_state(ticket=ticket, commit=submission.commit),
+                actor=None, reason=f"new blocking finding in scan #{scan.pk}",
+            )  # fmt: skip
+        if stale and submission.state == SubmissionState.APPROVED:
+            _submission_transition(
+                submission=submission, to_state=SubmissionState.IN_REVIEW, actor=None,
+                reason=f"new blocking finding in scan #{scan.pk}",
+            )  # fmt: skip
+    return stale
 
 
 def _lock_submission(submission_id: int) -> Submission:
@@ -380,6 +448,7 @@ def _move_to_commit(*, submission: Submission, commit: str, actor) -> int:
         after={"commit": commit, "stale_signoffs": stale},
         scope=submission.component.audit_scope,
     )
+    _request_scan(submission=submission, actor=actor)
     tickets = ReviewTicket.objects.select_for_update().filter(submission=submission)
     for ticket in tickets.select_related("department"):
         ticket.submission = submission

@@ -13,6 +13,8 @@ from reviews import rules, selectors, services
 from reviews.enums import SubmissionState
 from reviews.forms import CommentForm, DecisionForm, ResubmitForm, SubmitForm, WithdrawForm
 from reviews.models import ReviewTicket, Submission
+from scans.enums import TriageState
+from scans.selectors import findings_for_department, latest_scan
 
 PAGE_SIZE = 50
 
@@ -116,6 +118,11 @@ def _submission_context(request, submission, **forms):
     context = {
         "submission": submission,
         "component": submission.component,
+        "scan": latest_scan(
+            repository_id=submission.repository_id,
+            commit=submission.commit,
+            component_id=submission.component_id,
+        ),
         "tickets": tickets,
         "timeline": selectors.submission_timeline(submission).select_related("actor"),
         "can_refresh": refresh_denial is None,
@@ -236,7 +243,20 @@ def _ticket_context(request, ticket, decision_form=None, comment_form=None):
     denial = rules.signoff_denial(request.user, ticket)
     questions = [q for q in ticket.department.questions.all() if q.is_active]
     signoffs = list(ticket.signoffs.all())
+    scan = latest_scan(
+        repository_id=submission.repository_id, commit=submission.commit,
+        component_id=submission.component_id,
+    )  # fmt: skip
     return {
+        "scan": scan,
+        "findings": list(
+            findings_for_department(scan, ticket.department.slug).order_by(
+                "-severity", "state", "path", "line"
+            )[:200]
+        )
+        if scan
+        else [],
+        "triage_states": TriageState.choices,
         "ticket": ticket,
         "submission": submission,
         "component": submission.component,

@@ -7,7 +7,7 @@
 # `make run` migrates and seeds the demo first; this script does neither.
 #
 # Environment: PORT (default 8000), DATABASE_URL and REDIS_URL (default SQLite and the
-# file-system broker under var/), GATEHOUSE_VAR_DIR, CELERY_QUEUES (default "default"),
+# file-system broker under var/), GATEHOUSE_VAR_DIR, CELERY_QUEUES (default "default,scans"),
 # CELERY_CONCURRENCY (default 2), STOP_TIMEOUT, GATEHOUSE_VENV (default .venv).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN=${GATEHOUSE_VENV:-.venv}/bin
 PORT=${PORT:-8000}
 VAR=${GATEHOUSE_VAR_DIR:-var}
-QUEUES=${CELERY_QUEUES:-default}
+QUEUES=${CELERY_QUEUES:-default,scans}
 CONCURRENCY=${CELERY_CONCURRENCY:-2}
 STOP_TIMEOUT=${STOP_TIMEOUT:-15}
 

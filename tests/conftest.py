@@ -22,6 +22,9 @@ def _git_allow_tmp(settings, tmp_path_factory):
     settings.GATEHOUSE_GIT_ALLOW = ["https://", f"file://{root}/"]
     # Creating a dozen users per test with PBKDF2 costs seconds; the hash is not under test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Submitting scans the repository; tests of scanning turn it back on (scan_on_submit).
+    settings.GATEHOUSE_SCAN_ON_SUBMIT = False
+    settings.GATEHOUSE_MIRRORS_DIR = tmp_path_factory.getbasetemp() / "mirrors"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -31,6 +34,11 @@ def _celery_eager():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def scan_on_submit(settings):
+    settings.GATEHOUSE_SCAN_ON_SUBMIT = True
 
 
 _repo_numbers = itertools.count()

@@ -1,0 +1,66 @@
+"""Reading a scan policy from YAML: strict shape, unknown keys are an error."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from django.core.exceptions import ValidationError
+
+from governance.validators import normalize_spdx_expression
+
+SHAPE: dict[str, set[str]] = {
+    "internal_references": {"domains", "packages", "email_domains", "patterns"},
+    "licenses": {"allowed", "denied"},
+}
+
+
+def _strings(value, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValidationError(f"{where} must be a list of non-empty strings.")
+    return [v.strip() for v in value]
+
+
+def parse_policy_yaml(text: str) -> dict[str, list[str]]:
+    """Return the ScanPolicy fields from YAML text, or raise ValidationError saying what is
+    wrong (unknown keys, wrong types, bad regexes, unknown license ids)."""
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"Not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ValidationError("The policy must be a mapping with internal_references and licenses.")
+    unknown = set(document) - set(SHAPE)
+    if unknown:
+        raise ValidationError(f"Unknown key(s): {', '.join(sorted(map(str, unknown)))}.")
+    for section, keys in SHAPE.items():
+        body = document.get(section) or {}
+        if not isinstance(body, dict):
+            raise ValidationError(f"{section} must be a mapping.")
+        extra = set(body) - keys
+        if extra:
+            raise ValidationError(
+                f"Unknown key(s) in {section}: {', '.join(sorted(map(str, extra)))}."
+            )
+    refs = document.get("internal_references") or {}
+    licenses = document.get("licenses") or {}
+    fields = {
+        "internal_domains": _strings(refs.get("domains"), "internal_references.domains"),
+        "internal_packages": _strings(refs.get("packages"), "internal_references.packages"),
+        "internal_email_domains": _strings(
+            refs.get("email_domains"), "internal_references.email_domains"
+        ),
+        "internal_patterns": _strings(refs.get("patterns"), "internal_references.patterns"),
+        "licenses_allowed": _strings(licenses.get("allowed"), "licenses.allowed"),
+        "licenses_denied": _strings(licenses.get("denied"), "licenses.denied"),
+    }
+    for pattern in fields["internal_patterns"]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValidationError(f"Pattern {pattern!r} is not a valid regex: {exc}") from exc
+    for key in ("licenses_allowed", "licenses_denied"):
+        fields[key] = [normalize_spdx_expression(v) for v in fields[key]]
+    return fields

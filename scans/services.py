@@ -1,0 +1,232 @@
+"""Writes for scans and findings: request, execute, triage."""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+import vcs
+from core.audit import audit_record
+from governance.models import Component, Repository
+from scans import engine, rules
+from scans.enums import ScanStatus, TriageState
+from scans.models import BlobResult, Finding, ScanPolicy, ScanRun
+from scans.selectors import previous_finished_scan
+from scans.signals import scan_finished
+
+log = logging.getLogger(__name__)
+
+
+def active_policy() -> ScanPolicy:
+    policy, _ = ScanPolicy.objects.get_or_create(pk=1)
+    return policy
+
+
+def policy_update(*, actor, fields: dict[str, list[str]]) -> ScanPolicy:
+    """Replace the policy's lists (already validated). Cached blob results made under the
+    old policy stop matching, because the policy version is part of the cache key."""
+    with transaction.atomic():
+        policy = ScanPolicy.objects.select_for_update().get(pk=active_policy().pk)
+        before = {name: getattr(policy, name) for name in fields}
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.save()
+        audit_record(actor=actor, action="policy.updated", obj=policy, before=before, after=fields)
+    return policy
+
+
+class DatabaseCache:
+    """engine.ResultCache over BlobResult rows."""
+
+    CHUNK = 500
+
+    def get_many(self, keys):
+        keys = list(keys)
+        found: dict[str, list[dict]] = {}
+        for i in range(0, len(keys), self.CHUNK):
+            rows = BlobResult.objects.filter(key__in=keys[i : i + self.CHUNK])
+            found.update(rows.values_list("key", "findings"))
+        return found
+
+    def put_many(self, results):
+        BlobResult.objects.bulk_create(
+            [BlobResult(key=k, findings=v) for k, v in results.items()],
+            ignore_conflicts=True,
+            batch_size=self.CHUNK,
+        )
+
+
+def scan_request(
+    *, repository: Repository, commit: str, component: Component | None = None, actor=None,
+    force: bool = False,
+) -> ScanRun:  # fmt: skip
+    """Queue a scan of ``commit``, unless one of this commit with this engine and policy
+    already exists and did not fail (then that one is returned). ``force`` always queues.
+    The task is sent after the transaction commits."""
+    policy_version = active_policy().as_policy().version
+    version = engine.engine_version()
+    if not force:
+        existing = (
+            ScanRun.objects.filter(
+                repository=repository, commit=commit, component=component,
+                engine_version=version, policy_version=policy_version,
+            )
+            .exclude(status=ScanStatus.FAILED)
+            .order_by("-created_at")
+            .first()
+        )  # fmt: skip
+        if existing is not None:
+            return existing
+    with transaction.atomic():
+        scan = ScanRun.objects.create(
+            repository=repository, commit=commit, component=component,
+            engine_version=version, policy_version=policy_version, forced=force,
+            requested_by=actor if actor is not None and actor.is_authenticated else None,
+        )  # fmt: skip
+        from scans.tasks import run_scan
+
+        transaction.on_commit(partial(run_scan.delay, scan_id=scan.pk))
+    return scan
+
+
+def _mirror_path(repository: Repository) -> Path:
+    return vcs.mirror_dir_for(Path(settings.GATEHOUSE_MIRRORS_DIR), repository.url)
+
+
+def scan_execute(*, scan_id: int) -> ScanRun | None:
+    """Run a queued scan: fetch the mirror, scan the commit, store the findings.
+
+    Claims the run with a conditional update (queued → running), so a duplicate delivery
+    does nothing. Git and the engine run outside any transaction; the findings, the
+    carried-forward triage and the final status are written in one. A limit hit ends the
+    run "incomplete", a git error "failed". Sends ``scan_finished`` after commit.
+    """
+    claimed = ScanRun.objects.filter(pk=scan_id, status=ScanStatus.QUEUED).update(
+        status=ScanStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    scan = ScanRun.objects.select_related("repository", "component").get(pk=scan_id)
+    component = scan.component
+    boundary = engine.Boundary(
+        open_paths=component.open_paths if component else (),
+        internal_paths=component.internal_paths if component else (),
+        license=component.license if component else "",
+    )
+    limits = engine.Limits(
+        max_blob_bytes=settings.GATEHOUSE_SCAN_MAX_BLOB_BYTES,
+        max_repository_bytes=settings.GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES,
+        time_limit=settings.GATEHOUSE_SCAN_TIME_LIMIT,
+    )
+    last_report = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last_report[0] >= 0.5 or done == total:
+            last_report[0] = now
+            ScanRun.objects.filter(pk=scan_id).update(files_done=done, files_total=total)
+
+    status, error, result = ScanStatus.DONE, "", None
+    try:
+        mirror = vcs.mirror_update(
+            scan.repository.url, _mirror_path(scan.repository),
+            allow=settings.GATEHOUSE_GIT_ALLOW, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
+            max_size_bytes=limits.max_repository_bytes,
+        )  # fmt: skip
+        result = engine.scan_commit(
+            mirror=mirror, commit=scan.commit, policy=active_policy().as_policy(),
+            boundary=boundary, cache=DatabaseCache(), limits=limits, progress=progress,
+        )  # fmt: skip
+        if result.incomplete:
+            status, error = ScanStatus.INCOMPLETE, result.incomplete
+    except vcs.LimitExceeded as exc:
+        status, error = ScanStatus.INCOMPLETE, str(exc)
+    except vcs.VcsError as exc:
+        status, error = ScanStatus.FAILED, str(exc)
+    with transaction.atomic():
+        scan = ScanRun.objects.select_for_update().get(pk=scan_id)
+        if result is not None:
+            _store_findings(scan=scan, result=result)
+            scan.files_total = result.files
+            scan.files_done = result.files if not result.incomplete else scan.files_done
+            scan.files_cached = result.cached
+            scan.files_skipped = result.skipped
+            scan.bytes_scanned = result.bytes
+            scan.seconds = result.seconds
+        scan.status = status
+        scan.error = error
+        scan.finished_at = timezone.now()
+        scan.save()
+        transaction.on_commit(partial(scan_finished.send, sender=ScanRun, scan_id=scan.pk))
+    log.info("scan #%s of %s: %s", scan.pk, scan.commit[:10], status)
+    return scan
+
+
+def _store_findings(*, scan: ScanRun, result: engine.ScanResult) -> None:
+    """Insert the findings; carry triage forward from the previous scan by fingerprint;
+    findings of the previous scan that are gone become fixed (a complete scan only)."""
+    before = previous_finished_scan(scan)
+    carried: dict[str, Finding] = {}
+    if before is not None:
+        for old in before.findings.exclude(state=TriageState.OPEN).exclude(state=TriageState.FIXED):
+            carried[old.fingerprint] = old
+    rows = []
+    seen = set()
+    for found in result.findings:
+        fingerprint = found.fingerprint
+        if fingerprint in seen:
+            continue  # the same thing twice in one file (e.g. a key repeated)
+        seen.add(fingerprint)
+        old = carried.get(fingerprint)
+        rows.append(
+            Finding(
+                scan=scan, kind=found.kind, rule=found.rule[:64], severity=found.severity,
+                path=found.path[:1000], line=found.line, message=found.message[:500],
+                excerpt=found.excerpt[:300], license=(found.license or "")[:200],
+                data=found.data, fingerprint=fingerprint,
+                state=old.state if old else TriageState.OPEN,
+                triaged_by_id=old.triaged_by_id if old else None,
+                triage_reason=old.triage_reason if old else "",
+                triaged_at=old.triaged_at if old else None,
+            )
+        )  # fmt: skip
+    Finding.objects.bulk_create(rows, batch_size=1000)
+    if before is not None and not result.incomplete:
+        before.findings.filter(state=TriageState.OPEN).exclude(fingerprint__in=seen).update(
+            state=TriageState.FIXED, triage_reason="Gone from a later scan.",
+            triaged_at=timezone.now(),
+        )  # fmt: skip
+
+
+def finding_triage(*, finding: Finding, actor, state: str, reason: str) -> Finding:
+    """Set a finding's triage state with a reason; only the owning department (or the
+    open-source office) may. The state carries over to later scans by fingerprint."""
+    if state not in TriageState.values:
+        raise ValidationError({"state": ["Choose open, false_positive, accepted_risk or fixed."]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why: a reason is required."]})
+    denial = rules.triage_denial(actor, finding)
+    if denial:
+        raise PermissionDenied(denial)
+    with transaction.atomic():
+        locked = Finding.objects.select_for_update().get(pk=finding.pk)
+        before = {"state": locked.state}
+        locked.state = state
+        locked.triage_reason = reason[:2000]
+        locked.triaged_by = actor
+        locked.triaged_at = timezone.now()
+        locked.save(update_fields=["state", "triage_reason", "triaged_by", "triaged_at"])
+        audit_record(
+            actor=actor, action="finding.triaged", obj=locked, before=before,
+            after={"state": state, "reason": reason[:500], "fingerprint": locked.fingerprint},
+            scope=f"component:{locked.scan.component_id}" if locked.scan.component_id else "",
+        )  # fmt: skip
+    return locked

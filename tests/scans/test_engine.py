@@ -1,0 +1,184 @@
+"""The engine on real repositories: limits, odd trees, the cache, the boundary."""
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+import vcs
+from scans import engine
+from scans.detectors.base import Policy
+from tests.gitrepo import GitRepo
+
+POLICY = Policy(
+    internal_domains=("corp.example-internal.net",),
+    internal_packages=("com.example.internal",),
+    internal_patterns=(r"EXJIRA-\d+",),
+    licenses_denied=("GPL-3.0-only",),
+)
+APACHE_HEADER = "# SPDX-License-Identifier: Apache-2.0\n"
+GITHUB_TOKEN = "ghp_" + "Q7a9ZkL2mN4pR8sT1vW3xY5zB6cD0eF2gH4j"
+
+
+def make(tmp_path, files, name="repo") -> GitRepo:
+    repo = GitRepo(tmp_path / name)
+    repo.commit(files, "initial")
+    return repo
+
+
+def mirror_of(repo: GitRepo, tmp_path) -> Path:
+    return vcs.mirror_update(
+        repo.url, tmp_path / "mirrors" / f"{uuid.uuid4().hex}.git", allow=[f"file://{tmp_path}/"]
+    )
+
+
+def scan(repo, tmp_path, *, cache=None, boundary=None, limits=None, policy=POLICY):
+    mirror = mirror_of(repo, tmp_path)
+    return engine.scan_commit(
+        mirror=mirror, commit=repo.head(), policy=policy,
+        boundary=boundary or engine.Boundary(["src/**"], ["src/internal/**"], "Apache-2.0"),
+        cache=cache if cache is not None else engine.MemoryCache(),
+        limits=limits or engine.Limits(), workers=1,
+    )  # fmt: skip
+
+
+def rules(result):
+    return {(f.path, f.rule) for f in result.findings}
+
+
+def test_secret_and_internal_refs_are_found_with_boundary_severity(tmp_path):
+    repo = make(tmp_path, {
+        "src/app.py": APACHE_HEADER + f'TOKEN = "{GITHUB_TOKEN}"\n'
+                      'URL = "https://build.corp.example-internal.net/x"\n',
+        "src/internal/shard.py": APACHE_HEADER + 'HOST = "db1.corp.example-internal.net"\n',
+        "README.md": "# x\n", "LICENSE": "Apache License\nVersion 2.0, January 2004\n",
+    })  # fmt: skip
+    result = scan(repo, tmp_path)
+
+    secret = next(f for f in result.findings if f.kind == "secret")
+    assert (secret.path, secret.line, secret.severity) == ("src/app.py", 2, "blocking")
+    assert GITHUB_TOKEN not in repr(result.findings)
+    refs = {f.path: f.severity for f in result.findings if f.kind == "internal_ref"}
+    assert refs == {"src/app.py": "blocking", "src/internal/shard.py": "info"}
+
+
+def test_symlink_is_listed_never_followed_and_submodule_never_fetched(tmp_path):
+    marker = tmp_path / f"pwned-{uuid.uuid4().hex}"
+    repo = GitRepo(tmp_path / "repo")
+    (repo.path / "README.md").write_text("# x\n")
+    (repo.path / "passwd").symlink_to("/etc/passwd")
+    (repo.path / ".gitmodules").write_text(
+        f'[submodule "sub"]\n\tpath = sub\n\turl = ext::sh -c touch% {marker}\n'
+    )
+    repo.git("add", "-A")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{'a' * 40},sub")
+    repo.git("commit", "-q", "-m", "odd tree")
+
+    result = scan(repo, tmp_path)
+
+    assert ("passwd", "symlink") in rules(result)
+    assert ("sub", "submodule") in rules(result)
+    assert "root:" not in json.dumps([f.to_json() for f in result.findings])
+    assert not marker.exists()
+
+
+def test_huge_and_binary_files_are_listed(tmp_path):
+    repo = make(tmp_path, {"README.md": "# x\n", "big.txt": "x" * 3_000_000})
+    (repo.path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0" + bytes(range(256)) * 10)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "binary")
+
+    result = scan(repo, tmp_path, limits=engine.Limits(max_blob_bytes=1_000_000))
+
+    assert ("big.txt", "oversized-file") in rules(result)
+    assert ("logo.png", "binary-file") in rules(result)
+    assert result.skipped == 1 and not result.incomplete
+
+
+def test_time_limit_ends_incomplete_never_clean(tmp_path):
+    repo = make(tmp_path, {f"src/f{i}.py": f"x = {i}\n" for i in range(300)})
+    result = scan(repo, tmp_path, limits=engine.Limits(time_limit=0.0))
+    assert result.incomplete
+    assert "time" in result.incomplete
+
+
+def test_rescan_after_one_file_commit_reads_one_blob(tmp_path):
+    files = {f"src/m{i}.py": APACHE_HEADER + f"VALUE = {i}\n" for i in range(50)}
+    repo = make(tmp_path, {**files, "README.md": "# x\n"})
+    cache = engine.MemoryCache()
+    first = scan(repo, tmp_path, cache=cache)
+    assert first.cached == 0 and first.files == 51
+
+    repo.commit({"src/m7.py": APACHE_HEADER + f'KEY = "{GITHUB_TOKEN}"\n'}, "one file")
+    second = scan(repo, tmp_path, cache=cache)
+
+    assert second.files == 51 and second.cached == 50
+    assert ("src/m7.py", "github-token") in rules(second) or any(
+        f.kind == "secret" and f.path == "src/m7.py" for f in second.findings
+    )
+
+
+def test_policy_change_invalidates_cached_results(tmp_path):
+    repo = make(tmp_path, {"src/a.py": 'H = "api.newcorp.test"\n', "README.md": "# x\n"})
+    cache = engine.MemoryCache()
+    before = scan(repo, tmp_path, cache=cache)
+    assert not any(f.kind == "internal_ref" for f in before.findings)
+
+    after = scan(repo, tmp_path, cache=cache, policy=Policy(internal_domains=("newcorp.test",)))
+    assert after.cached == 0
+    assert any(f.kind == "internal_ref" and f.path == "src/a.py" for f in after.findings)
+
+
+def test_fingerprint_survives_line_moves(tmp_path):
+    repo = make(tmp_path, {"src/a.py": f'T = "{GITHUB_TOKEN}"\n', "README.md": "# x\n"})
+    first = {f.fingerprint for f in scan(repo, tmp_path).findings if f.kind == "secret"}
+    repo.commit({"src/a.py": f'import os\n\n\nT = "{GITHUB_TOKEN}"\n'}, "move")
+    second = {f.fingerprint for f in scan(repo, tmp_path).findings if f.kind == "secret"}
+    assert first and first == second
+
+
+def test_missing_community_files_and_license_headers(tmp_path):
+    repo = make(tmp_path, {"src/a.py": "x = 1\n", "src/b.py": APACHE_HEADER + "y = 2\n",
+                           "README.md": "# x\n"})  # fmt: skip
+    found = rules(scan(repo, tmp_path))
+    assert ("", "missing-contributing") in found and ("", "missing-license") in found
+    assert ("", "missing-readme") not in found
+    assert ("src/a.py", "missing-license-header") in found
+    assert ("src/b.py", "missing-license-header") not in found
+
+
+@pytest.mark.django_db
+def test_scan_repo_command_prints_json(tmp_path, capsys, settings):
+    settings.GATEHOUSE_MIRRORS_DIR = tmp_path / "mirrors"
+    repo = make(tmp_path, {"src/a.py": f'T = "{GITHUB_TOKEN}"\n', "README.md": "# x\n"})
+    call_command("scan_repo", str(repo.path), "--format", "json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["commit"] == repo.head()
+    assert set(out["stats"]) == {"files", "bytes", "skipped", "cached", "seconds"}
+    secret = next(f for f in out["findings"] if f["kind"] == "secret")
+    assert secret["path"] == "src/a.py" and secret["line"] == 1
+    assert GITHUB_TOKEN not in json.dumps(out)
+
+
+def test_boundary_globs():
+    b = engine.Boundary(["src/**", "api"], ["src/internal/**"])
+    assert b.scope("src/x/y.py") == "open"
+    assert b.scope("api/v1.py") == "open"
+    assert b.scope("src/internal/a.py") == "internal"
+    assert b.scope("tools/build.sh") == "outside"
+    assert engine.Boundary().scope("anything") == "open"
+
+
+def test_git_is_the_only_reader(tmp_path):
+    """The engine reads through the mirror: the work tree may even be gone."""
+    repo = make(tmp_path, {"README.md": "# x\n", "src/a.py": "x = 1\n"})
+    mirror = mirror_of(repo, tmp_path)
+    subprocess.run(["rm", "-rf", str(repo.path)], check=True)
+    result = engine.scan_commit(
+        mirror=mirror, commit=vcs.resolve_ref(mirror, "HEAD"), policy=POLICY,
+        boundary=engine.Boundary(), cache=engine.MemoryCache(),
+    )  # fmt: skip
+    assert result.files == 2
