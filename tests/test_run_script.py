@@ -101,6 +101,9 @@ def test_run_serves_the_app_delivers_queued_mail_and_stops_cleanly_on_ctrl_c(fre
             run.wait(timeout=40)
         except subprocess.TimeoutExpired:
             os.killpg(run.pid, signal.SIGKILL)
+            # The services run in process groups of their own: leave none behind.
+            for pid in processes_with(fresh_env["GATEHOUSE_VAR_DIR"]):
+                os.kill(pid, signal.SIGKILL)
             raise
 
     deadline = time.monotonic() + 10

@@ -1,12 +1,13 @@
 """Copyright statements: who holds the copyright of a file, and for which years.
 
 A statement is "Copyright", "(C)", "©" or ``SPDX-FileCopyrightText:`` followed by years and
-a holder on the same line. The word "copyright" alone is everywhere in license texts and
-code ("the copyright holders", ``copyright_notice = ...``), so a statement needs a year,
-or the word together with a copyright sign, or the SPDX tag; templates ("<year> <copyright
-holders>", "{{ author }}") are not statements. Only the head of a source file is read,
-since that is where statements live; files that exist to hold them (LICENSE, NOTICE,
-AUTHORS, COPYRIGHT) are read whole.
+a holder, on the same line or wrapped onto the next. The word "copyright" alone is
+everywhere in license texts and code ("the copyright holders", ``copyright_notice = ...``),
+so a statement needs a year, or the word together with a copyright sign, or the SPDX tag;
+without those, only "Copyright: Name" or a line opening with "Copyright Name" counts, and
+the name must read like one. Templates ("<year> <copyright holders>", "{{ author }}") are
+not statements. Only the head of a source file is read, since that is where statements
+live; files that exist to hold them (LICENSE, NOTICE, AUTHORS, COPYRIGHT) are read whole.
 """
 
 from __future__ import annotations

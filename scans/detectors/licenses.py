@@ -76,14 +76,22 @@ _WINDOW_AFTER = 4000
 
 # A license named by a manifest field or a banner tag: `"license": "MIT"` (package.json),
 # `license = "Apache-2.0"` (pyproject, Cargo), `license="BSD-3-Clause",` (setup.py),
-# `license: GPL-3.0-or-later` (YAML), `@license MIT` (JavaScript banners). Only values that
-# are valid SPDX expressions of known licenses count: free text ("BSD", "see LICENSE") does not.
+# `License-Expression: 0BSD` (PKG-INFO), `license: GPL-3.0-or-later` (YAML), `@license MIT`
+# (JavaScript banners), trove classifiers. The value counts if it is an SPDX expression of
+# known licenses or a name that identifies one license ("MIT License", "GPLv3+"); free
+# text ("BSD", "see LICENSE") does not.
 _FIELD = re.compile(
     r"""[ \t]*(?:(?:\#+|//+|/?\*+!?|;+|--|%+)[ \t]*)?
     (?:@license[ \t]+
-      |["']?(?:license|licence)["']?[ \t]*[:=][ \t]*\[?[ \t]*(?:\{[ \t]*text[ \t]*=[ \t]*)?)
-    ["']?(?P<value>[A-Za-z0-9][A-Za-z0-9.+() -]{0,80}?)["']?[ \t]*[,\]}]*[ \t]*(?:\*/)?[ \t]*$""",
+      |["']?licen[cs]e(?:[-_]expression)?["']?[ \t]*[:=][ \t]*\[?[ \t]*
+       (?:\{[ \t]*text[ \t]*=[ \t]*)?
+      |[ \t]*["']license[ \t]*::[ \t]*(?:osi[ \t]+approved[ \t]*::[ \t]*)?)
+    ["']?(?P<value>[A-Za-z0-9][A-Za-z0-9.+(),/ -]{0,80}?)["']?[ \t]*[,\]}]*[ \t]*(?:\*/)?[ \t]*$""",
     re.IGNORECASE | re.VERBOSE,
+)
+_GNU_NAME = re.compile(
+    r"(?:gnu )?(?:(?:lesser|library|affero) )?(?:general public license|[al]?gpl)\b"
+    r"(?: ?v?[0-9. ]*\+?)?(?: or later| only)?(?: \([al]?gplv?[0-9.+]*\))?$"
 )
 # The same field holding a list written over several lines (YAML, JSON): the first item.
 _FIELD_OPENS_LIST = re.compile(
@@ -176,6 +184,27 @@ def signatures() -> tuple[Signature, ...]:
         )
         for entry in raw["signature"]
     )
+
+
+@cache
+def license_names() -> dict[str, str]:
+    """Normalised license names as package metadata writes them, to SPDX ids."""
+    raw = tomllib.loads(_SIGNATURES_FILE.read_text(encoding="utf-8"))
+    return {_normalise_phrase(name): spdx for name, spdx in raw["names"].items()}
+
+
+def field_license(value: str) -> str | None:
+    """The SPDX expression a metadata field's value names, or None for free text."""
+    value = value.strip().rstrip(",").strip()
+    parsed = parse_expression(value)
+    if parsed and not _licensing().unknown_license_keys(parsed[0]):
+        return parsed[0]
+    name = _normalise_phrase(value)
+    if name in license_names():
+        return license_names()[name]
+    if _GNU_NAME.match(name):
+        return _refine_gnu(f" {name} ", 0)
+    return None
 
 
 @cache
@@ -458,11 +487,13 @@ class LicenseDetector:
                 line_start = end + 1
                 item_end = head.find("\n", line_start)
                 m = _LIST_ITEM.match(head, line_start, item_end if item_end >= 0 else len(head))
-            parsed = parse_expression(m.group("value").strip()) if m else None
-            if parsed and not _licensing().unknown_license_keys(parsed[0]):
+            expression = field_license(m.group("value")) if m else None
+            if expression:
                 line = head.count("\n", 0, line_start) + 1
                 excerpt = head[line_start : m.end()].strip()[:200]
-                found.append(_Match(parsed[0], parsed[1], RULE_FIELD, line, excerpt, "field"))
+                found.append(
+                    _Match(expression, _keys(expression), RULE_FIELD, line, excerpt, "field")
+                )
             at = lowered.find("licen", end)
         return found
 

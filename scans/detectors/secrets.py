@@ -131,12 +131,12 @@ _REFERENCE_PART = re.compile(r"[$_]?[A-Za-z][a-z0-9]*|[$_]?[A-Za-z][\w$]*")
 _CALL = re.compile(r"[A-Za-z_$][\w$.]*\(")
 _CALL_OPENING = re.compile(r"\w\([ \t]*$")  # `put(` before a quoted argument
 _WORDISH = re.compile(
-    r"[a-z]+(?:[_.|\-][a-z0-9]+)*"  # lower-case words: my-app-name, db_password, true|false
-    r"|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"  # constants: DB_PASSWORD
+    r"[a-z]+\d*(?:[_.|\-][a-z]+\d*)*"  # lower-case words: my-app-name, db_password, true|false
+    r"|[A-Z]+\d*(?:_[A-Z]+\d*)*"  # constants: DB_PASSWORD, AWS_S3_BUCKET
     r"|[a-z]+(?:[A-Z][a-z]+)+\d{0,4}"  # camelCase words
     r"|_?(?:[A-Z][a-z]+)+\d{0,4}"  # PascalCase words, _PrivateClass
 )
-_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+_CONSTANT = re.compile(r"[A-Z]+\d*(?:_[A-Z]+\d*)*")
 _TEMPLATE = re.compile(r"\$\{|\$\(|\{\{|\}\}|#\{|%\(|%[sd]\b|\{\d*\}|\{[a-z_]\w*\}")
 _ENV_REFERENCE = re.compile(r"\$[A-Za-z_({].*|%[A-Za-z_]\w*%")
 # Paths: absolute or relative with lower-case segments, anything with a slash that ends in
