@@ -33,7 +33,18 @@ from governance.models import Component, Department
 from governance.services import ComponentDraft
 from reviews.enums import Answer, Decision
 from reviews.services import comment_create, signoff_create, submission_create
+from scans.models import ScanPolicy
+from scans.services import policy_update
 
+# What the demo company declares internal, and its license lists (see load_policy).
+DEMO_POLICY = {
+    "internal_domains": ["corp.example.internal"],
+    "internal_email_domains": ["corp.example.internal"],
+    "internal_packages": ["com.example.internal"],
+    "internal_patterns": [r"EXJIRA-\d+"],
+    "licenses_allowed": ["Apache-2.0", "MIT", "BSD-3-Clause"],
+    "licenses_denied": ["GPL-3.0-only", "AGPL-3.0-or-later"],
+}
 DEMO_PASSWORD = "gatehouse-demo"  # published demo password; refused with DEBUG off
 BRANCH = "main"
 
@@ -823,6 +834,9 @@ class Command(BaseCommand):
             )
         departments = {d.slug: d for d in ensure_default_departments()}
         self.stdout.write(f"Departments: {', '.join(departments)}")
+        if not ScanPolicy.objects.exists():
+            policy_update(actor=None, fields=DEMO_POLICY)
+            self.stdout.write("Scan policy: the demo's internal domain corp.example.internal")
 
         users, created = self._ensure_users(departments)
         existing = [name for name in users if name not in created]
