@@ -37,10 +37,12 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(tmp_path):
-    """Start `celery worker` on a queue of its own; send this test's tasks there."""
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory, django_db_setup):
+    """Start one `celery worker` for this module on a queue of its own, and send the
+    module's tasks there (Celery builds its router once, so the queue is set once)."""
     queue = f"test-{uuid.uuid4().hex[:12]}"
+    tmp_path = tmp_path_factory.mktemp("worker")
     mail_dir = tmp_path / "mail"
     env = {
         **os.environ,
@@ -49,6 +51,8 @@ def worker(tmp_path):
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "GATEHOUSE_VAR_DIR": str(tmp_path / "var"),
+        "GATEHOUSE_GIT_ALLOW": f"file://{tmp_path_factory.getbasetemp()}/",
     }
     celery = Path(sys.executable).with_name("celery")
     process = subprocess.Popen(
@@ -59,13 +63,22 @@ def worker(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    saved = (
+        celery_app.conf.task_always_eager,
+        celery_app.conf.task_default_queue,
+        celery_app.conf.task_routes,
+    )
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = queue
+    celery_app.conf.task_routes = {"scans.*": {"queue": queue}}
     try:
         yield mail_dir
     finally:
-        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = saved
+        (
+            celery_app.conf.task_always_eager,
+            celery_app.conf.task_default_queue,
+            celery_app.conf.task_routes,
+        ) = saved
         process.terminate()
         try:
             output, _ = process.communicate(timeout=20)
@@ -95,13 +108,14 @@ def mails(mail_dir: Path) -> list[str]:
 
 def test_worker_emails_reviewers_and_submitter_through_redis(worker, make_repo):
     cast = World()
+    base = len(mails(worker))  # the module shares one worker and its mail folder
     submission = submit(cast, make_repo())
 
     assert wait_for(
         lambda: not ReviewTicket.objects.filter(submission=submission, notified_at=None).exists()
     ), "the worker did not notify every department"
-    assert wait_for(lambda: len(mails(worker)) == 4)
-    sent = "\n".join(mails(worker))
+    assert wait_for(lambda: len(mails(worker)) == base + 4)
+    sent = "\n".join(mails(worker)[base:])
     for address in ("tina@", "cora@", "leo@", "sam@"):
         assert f"To: {address}example.com" in sent
     assert submission.commit in sent
@@ -112,7 +126,25 @@ def test_worker_emails_reviewers_and_submitter_through_redis(worker, make_repo):
 
     signoff = approve(submission.tickets.get(department__slug="legal"), cast.reviewers["legal"])
     assert wait_for(lambda: SignOff.objects.get(pk=signoff.pk).notified_at is not None)
-    assert wait_for(lambda: len(mails(worker)) == 5)
+    assert wait_for(lambda: len(mails(worker)) == base + 5)
     assert any("To: alice@example.com" in m for m in mails(worker))
     time.sleep(1)  # give a wrongly repeated e-mail the chance to appear
-    assert len(mails(worker)) == 5
+    assert len(mails(worker)) == base + 5
+
+
+def test_worker_scans_a_submission_on_the_scans_task(worker, make_repo, settings):
+    from scans.enums import ScanStatus
+    from scans.models import ScanRun
+
+    settings.GATEHOUSE_SCAN_ON_SUBMIT = True
+    cast = World()
+    token = "ghp_" + "Q7a9ZkL2mN4pR8sT1vW3xY5zB6cD0eF2gH4j"
+    submission = submit(cast, make_repo({"README.md": "# x\n", "app.py": f'T = "{token}"\n'}))
+
+    assert wait_for(
+        lambda: ScanRun.objects.filter(commit=submission.commit, status=ScanStatus.DONE).exists()
+    ), "the worker did not finish the scan"
+    scan = ScanRun.objects.get(commit=submission.commit)
+    secret = scan.findings.get(kind="secret")
+    assert (secret.path, secret.line) == ("app.py", 1)
+    assert token not in secret.excerpt
