@@ -70,6 +70,7 @@ _GATE_WORDS = (
     "public domain",
     "cc0",
     "copyleft",
+    "royalty",
 )
 _WINDOW_BEFORE = 1500
 _WINDOW_AFTER = 4000
@@ -90,8 +91,8 @@ _FIELD = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _GNU_NAME = re.compile(
-    r"(?:gnu )?(?:(?:lesser|library|affero) )?(?:general public license|[al]?gpl)\b"
-    r"(?: ?v?[0-9. ]*\+?)?(?: or later| only)?(?: \([al]?gplv?[0-9.+]*\))?$"
+    r"(?:gnu )?(?:(?:lesser|library|affero) )?(?:general public license|[al]?gpl(?:v\d+)?\+?)"
+    r"(?: (?:v?\d+\+?|version|or|any|later|only|[al]?gpl(?:v\d+)?\+?))*"
 )
 # The same field holding a list written over several lines (YAML, JSON): the first item.
 _FIELD_OPENS_LIST = re.compile(
@@ -113,6 +114,7 @@ _TABLE = bytes(
     c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c in (10, 43)) else 32
     for c in range(256)
 )
+_SPACES = re.compile("  +")
 # Batch-file and m4 comments start with a word, not a symbol.
 _COMMENT_WORDS = frozenset({"rem", "dnl"})
 
@@ -136,10 +138,10 @@ def normalise(text: str) -> str:
     """
     folded = text.encode("utf-8", "replace").translate(_TABLE).decode("ascii")
     folded = folded.replace("licenc", "licens").replace("noninfringement", "non infringement")
-    lines = [" ".join(line.split()) for line in folded.split("\n")]
+    folded = _SPACES.sub(" ", folded).replace(" \n", "\n").replace("\n ", "\n").strip(" ")
     if "rem " in folded or "dnl " in folded:
-        lines = [_drop_comment_word(line) for line in lines]
-    return "\n".join(lines)
+        folded = "\n".join(_drop_comment_word(line) for line in folded.split("\n"))
+    return folded
 
 
 def _drop_comment_word(line: str) -> str:
@@ -165,6 +167,14 @@ class Signature:
     includes: frozenset[str]
 
 
+def _compile_reference(pattern: str) -> re.Pattern[str]:
+    # Words in the padded text always have a space before them, and a pattern that starts
+    # with a literal is searched for far faster than one that starts with \b.
+    if pattern.startswith("\\b") and pattern[2:3].isalnum():
+        pattern = " " + pattern[2:]
+    return re.compile(pattern)
+
+
 @cache
 def signatures() -> tuple[Signature, ...]:
     """The phrase sets, loaded once and normalised like the text they are matched against."""
@@ -176,7 +186,7 @@ def signatures() -> tuple[Signature, ...]:
             keys=frozenset(entry["keys"]),
             threshold=entry.get("threshold", 0.6),
             phrases=tuple(f" {_normalise_phrase(p)} " for p in entry.get("phrases", ())),
-            references=tuple(re.compile(r) for r in entry.get("references", ())),
+            references=tuple(_compile_reference(r) for r in entry.get("references", ())),
             titles=tuple(f" {_normalise_phrase(t)} " for t in entry.get("titles", ())),
             required=tuple(f" {_normalise_phrase(r)} " for r in entry.get("required", ())),
             absent=tuple(f" {_normalise_phrase(a)} " for a in entry.get("absent", ())),
@@ -202,7 +212,7 @@ def field_license(value: str) -> str | None:
     name = _normalise_phrase(value)
     if name in license_names():
         return license_names()[name]
-    if _GNU_NAME.match(name):
+    if _GNU_NAME.fullmatch(name):
         return _refine_gnu(f" {name} ", 0)
     return None
 
@@ -318,7 +328,7 @@ def _refine_gnu(padded: str, offset: int) -> str:
         version = {"1": "1.0", "2": "2.0", "3": "3.0"}.get(major or "")
     elif family == "LGPL":
         if major == "2":
-            version = "2.0" if qualifier == "library" and minor != "1" else "2.1"
+            version = "2.1" if minor == "1" else "2.0"
         else:
             version = {"3": "3.0"}.get(major or "")
     else:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import hashlib
 import json
 import math
@@ -199,6 +200,7 @@ def _name_words(name: str) -> list[str]:
     return [word.lower() for word in _NAME_WORDS.findall(name)]
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names recur in every file
 def _secret_name(name: str) -> str | None:
     """'password' or 'secret' when ``name`` names a secret value, else None."""
     if name in ("PWD", "OLDPWD"):
@@ -310,7 +312,8 @@ def _is_reference(value: str) -> bool:
     """`settings.SECRET_KEY`, `self.token`, `a:dict.istemp`: names joined by dots."""
     parts = re.split(r"[.:]", value)
     return len(parts) > 1 and all(
-        _REFERENCE_PART.fullmatch(part) and (_WORDISH.fullmatch(part.lstrip("$_")) or len(part) <= 2)
+        _REFERENCE_PART.fullmatch(part)
+        and (_WORDISH.fullmatch(part.lstrip("$_")) or len(part) <= 2)
         for part in parts
     )
 

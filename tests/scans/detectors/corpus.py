@@ -9,6 +9,9 @@ perfect recall and no false positive on them, and a throwaway script can write t
 to run other tools (detect-secrets) for comparison.
 """
 
+# Tables of realistic lines read best unwrapped.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import base64
@@ -295,7 +298,9 @@ def _url_line(v: Values, kind: str) -> tuple[str, str]:
     if scheme != "redis" and not user:
         user = "app"
     password = v.url_password()
-    host = rng.choice(["db.prod.internal", "10.0.3.17", "cluster0.mongodb.net", "mq", "ftp.example.org"])
+    host = rng.choice(
+        ["db.prod.internal", "10.0.3.17", "cluster0.mongodb.net", "mq", "ftp.example.org"]
+    )
     url = f"{scheme}://{user}:{password}@{host}/{v.word()}"
     return password, _assignment(rng, kind, rng.choice(["DATABASE_URL", "broker_url", "dsn"]), url)
 
@@ -444,12 +449,22 @@ def _doc_example_lines(v: Values, kind: str) -> list[str]:
     rng = v.rng
     choice = rng.randrange(4)
     if choice == 0:  # the jwt.io sample token
-        return ["# e.g. eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6"
-                "IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"]
+        return [
+            "# e.g. eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6"
+            "IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+        ]
     if choice == 1:
-        return ["-----BEGIN RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEA...", "-----END RSA PRIVATE KEY-----"]
+        return [
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "MIIEpAIBAAKCAQEA...",
+            "-----END RSA PRIVATE KEY-----",
+        ]
     if choice == 2:
-        return ["-----BEGIN PUBLIC KEY-----", *[v.chars(64, B64) for _ in range(6)], "-----END PUBLIC KEY-----"]
+        return [
+            "-----BEGIN PUBLIC KEY-----",
+            *[v.chars(64, B64) for _ in range(6)],
+            "-----END PUBLIC KEY-----",
+        ]
     return ["-----BEGIN CERTIFICATE-----", *[v.chars(64, B64) for _ in range(10)], "-----END CERTIFICATE-----"]  # fmt: skip
 
 
@@ -462,7 +477,9 @@ DECOYS = [_placeholder_lines, _env_lines, _hash_lines, _code_lines]
 def _internal_ref(v: Values) -> tuple[str, str]:
     """An internal reference and a line holding it."""
     rng = v.rng
-    host = rng.choice(["wiki", "jenkins", "git", "nexus", "grafana.ops"]) + ".corp.acme-internal.net"
+    host = (
+        rng.choice(["wiki", "jenkins", "git", "nexus", "grafana.ops"]) + ".corp.acme-internal.net"
+    )
     user = rng.choice(["jane.doe", "ops-team", "b.smith", "release+bot"])
     ticket = f"ACMEJIRA-{rng.randint(1, 99999)}"
     options = [
@@ -575,7 +592,9 @@ def _source_file(v: Values, *, secrets: bool, refs: bool) -> CorpusFile:
                 escaped = "\\n".join(key_lines)
                 file.plant("secret", value, f'  "private_key": "{escaped}\\n",')
             elif kind == "py":
-                file.plant("secret", value, 'PRIVATE_KEY = """' + key_lines[0], *key_lines[1:], '"""')
+                file.plant(
+                    "secret", value, 'PRIVATE_KEY = """' + key_lines[0], *key_lines[1:], '"""'
+                )
             elif kind == "yaml":
                 file.plant("secret", value, "  tls.key: |", *("    " + k for k in key_lines), at=1)
             else:

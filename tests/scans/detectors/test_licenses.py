@@ -410,6 +410,18 @@ def test_rewrapped_header_is_identified(case, width):
         ("Icons: CC BY 4.0 License (https://creativecommons.org/licenses/by/4.0/)", "CC-BY-4.0"),
         ("Fonts: SIL OFL 1.1 License (https://scripts.sil.org/OFL)", "OFL-1.1"),
         (
+            ":Copyright: This module has been placed in the public domain.",
+            "LicenseRef-public-domain",
+        ),
+        (
+            "Copying and distribution of this file, with or without modification,\n"
+            "are permitted in any medium without royalty provided the copyright\n"
+            "notice and this notice are preserved.  This file is offered as-is,\n"
+            "without any warranty.",
+            "FSFAP",
+        ),
+        ("Universal character encoding detector, 0BSD-licensed rewrite.", "0BSD"),
+        (
             "GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)",
             "GPL-3.0-or-later",
         ),
@@ -486,6 +498,13 @@ def test_isc_without_its_notice_condition_is_0bsd():
         ("/*! @license MIT */", "MIT"),
         (" * @license Apache-2.0", "Apache-2.0"),
         ("# License: BSD-2-Clause", "BSD-2-Clause"),
+        ("License-Expression: LGPL-2.1", "LGPL-2.1-only"),
+        ("    license='ISC license',", "ISC"),
+        ("license = GPLv3+", "GPL-3.0-or-later"),
+        ("License: GNU Lesser General Public License v2 or later (LGPLv2+)", "LGPL-2.0-or-later"),
+        ('        "License :: OSI Approved :: MIT License",', "MIT"),
+        ("        'License :: OSI Approved :: ISC License (ISCL)',", "ISC"),
+        ('  "license": "Apache License, Version 2.0",', "Apache-2.0"),
     ],
 )
 def test_license_field_names_a_license(line, expected):
@@ -513,6 +532,8 @@ def test_license_field_holding_a_list_over_several_lines():
         'if license == "MIT":',
         'license = "LicenseRef-Internal"',
         "license_file = LICENSE.txt",
+        '        "License :: OSI Approved :: BSD License",',
+        "license = GPL-compatible",
     ],
 )
 def test_license_field_with_free_text_is_not_a_license(line):
