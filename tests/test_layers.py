@@ -1,5 +1,6 @@
-"""The dependency direction of DESIGN.md, checked on the source: vcs knows nothing of
-Django, nor do the scan detectors; governance knows nothing of reviews; no app imports from a later one."""
+"""The dependency direction of DESIGN.md, checked on the source: vcs knows nothing
+of Django, nor do the scan detectors; governance knows nothing of reviews;
+no app imports from a later one."""
 
 import ast
 from pathlib import Path

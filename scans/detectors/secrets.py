@@ -872,11 +872,15 @@ class _Scan:
     def _findings(self, candidates: list[_Candidate]) -> list[Finding]:
         text = self.text
         newlines = [m.start() for m in re.finditer("\n", text)]
+        starts = [candidate.start for candidate in candidates]
         findings = []
         for candidate in candidates:
             line = bisect.bisect_left(newlines, candidate.start)
             line_start = newlines[line - 1] + 1 if line else 0
             line_end = newlines[line] if line < len(newlines) else len(text)
+            # The candidates on this line: sorted and disjoint, so a slice of the list.
+            first = max(0, bisect.bisect_left(starts, line_start) - 1)
+            last = bisect.bisect_left(starts, line_end)
             findings.append(
                 Finding(
                     kind=Kind.SECRET,
@@ -884,20 +888,20 @@ class _Scan:
                     severity=candidate.severity,
                     line=line + 1,
                     message=candidate.message,
-                    excerpt=self._excerpt(candidate, candidates, line_start, line_end),
+                    excerpt=self._excerpt(candidate, candidates[first:last], line_start, line_end),
                     identity=_identity(candidate.value),
                 )
             )
         return findings
 
     def _excerpt(
-        self, candidate: _Candidate, candidates: list[_Candidate], line_start: int, line_end: int
+        self, candidate: _Candidate, on_line: list[_Candidate], line_start: int, line_end: int
     ) -> str:
         """The finding's line with every secret on it replaced by a redacted preview."""
         pieces = []
         position = line_start
         focus = 0
-        for other in candidates:
+        for other in on_line:
             if other.end <= line_start or other.start >= line_end:
                 continue
             pieces.append(self.text[position : max(other.start, position)])
