@@ -66,7 +66,8 @@ class _Reference:
 
 
 class _CompiledPolicy:
-    """The policy's references as one literal alternation, plus its own patterns."""
+    """The policy's declared names as literal passes (one per anchor character), plus the
+    policy's own patterns, compiled."""
 
     def __init__(self, policy: Policy) -> None:
         literals: dict[str, list[_Literal]] = {}
@@ -329,7 +330,7 @@ def _read_host(text: str, start: int, end: int, literal: _Literal) -> _Reference
         return None  # corp.example.net.evil.org
     host_start = start
     if start and text[start - 1] == ".":
-        host_start = _extend_left(text, start - 1, _HOST_CHARS)
+        host_start = _extend_left(text, start - 1, _HOST_CHARS, limit=253)
         while text[host_start] in ".-":
             host_start += 1
         if host_start == start:
@@ -337,9 +338,10 @@ def _read_host(text: str, start: int, end: int, literal: _Literal) -> _Reference
     elif start and (text[start - 1] in _NAME_CHARS or text[start - 1] == "-"):
         return None  # mycorp.example.net
     if host_start and text[host_start - 1] == "@":
-        local_start = _extend_left(text, host_start - 1, _LOCAL_PART_CHARS)
+        local_start = _extend_left(text, host_start - 1, _LOCAL_PART_CHARS, limit=64)
         local = text[local_start : host_start - 1].strip(".")
-        scp_like = local == "git" or text[end : end + 1] == ":"
+        # git@host:team/repo.git names a host, not a mailbox
+        scp_like = local == "git" or (text[end : end + 1] == ":" and text[end + 1 : end + 2] > " ")
         if local and not scp_like:
             return _Reference(
                 "internal-email",
@@ -357,14 +359,16 @@ def _read_host(text: str, start: int, end: int, literal: _Literal) -> _Reference
     )
 
 
-def _extend(text: str, end: int, chars: frozenset[str] | set[str]) -> int:
-    while end < len(text) and text[end] in chars:
+def _extend(text: str, end: int, chars: frozenset[str] | set[str], limit: int = 500) -> int:
+    stop = min(len(text), end + limit)
+    while end < stop and text[end] in chars:
         end += 1
     return end
 
 
-def _extend_left(text: str, start: int, chars: frozenset[str]) -> int:
-    while start and text[start - 1] in chars:
+def _extend_left(text: str, start: int, chars: frozenset[str], *, limit: int) -> int:
+    stop = max(0, start - limit)
+    while start > stop and text[start - 1] in chars:
         start -= 1
     return start
 

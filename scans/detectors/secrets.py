@@ -29,6 +29,10 @@ Decisions worth knowing:
   places, private keys, credentials in URLs, ``Bearer``/``Basic`` headers. No keyword rule.
 * Unquoted values count only outside programming-language files: ``password: x`` in YAML
   or ``.env`` is a literal, ``password = x`` in Python is a variable.
+* Hostile input: every repeat is bounded (a token of a few hundred characters at most) and
+  possessive, and a JWT starts only at a word boundary, so no text makes a pass quadratic.
+  Each candidate still costs some 40 microseconds of Python, so a file that is nothing but
+  ``password=`` repeated scans at about 0.25 MB/s; the engine's time limit is the backstop.
 * ``identity`` is the SHA-256 of the value, as the scanning design asks. For a weak
   password that hash can be reversed by a dictionary attack, so it must be treated as
   sensitive too (never shown on a public page).
@@ -106,14 +110,20 @@ _DEFAULT_URL_PASSWORDS = frozenset({
 # fmt: on
 
 # Words that mark a made-up value. Searched case-insensitively in the value, so that
-# "your_api_key_here", "EXAMPLEKEY", "sk_test_xxxxxxxx" or "<token>" are all caught; a real
-# random secret contains one of them with negligible probability.
+# "EXAMPLEKEY", "<token>", "${VAR}" or "my-secret-here" are all caught. A random secret
+# holds one of these with negligible probability; the short words below (four letters) it
+# holds often enough to matter, so in long values they count only between separators:
+# "your_api_key_here", "sk_test_...", "fake-token".
 _PLACEHOLDER = re.compile(
-    r"example|sample|dummy|placeholder|change_?me|change-me|changeit|your|redacted|replace"
-    r"|insert|fake|mock|test|todo|fixme|lorem|foobar|here|secret|passw|token|api_?key"
-    r"|xxxx|\*\*\*|\.\.\.|•|0000|12345|abcde|qwerty|<|>|\{\{|\}\}|\$\{|%\(|%s\b|\bnull\b"
-    r"|\bnone\b|undefined",
+    r"example|sample|dummy|placeholder|change_?me|change-me|changeit|redacted|replace|insert"
+    r"|fixme|lorem|foobar|secret|passw|token|api_?key|undefined|qwerty|12345|abcde"
+    r"|x{5}|0{6}|\*\*\*|\.\.\.|•|<|>|\{\{|\}\}|\$\{|%\(|%s\b",
     re.IGNORECASE,
+)
+_SHORT_WORDS = r"test|here|your|fake|mock|todo|none|null|demo"
+_SHORT_PLACEHOLDER = re.compile(_SHORT_WORDS, re.IGNORECASE)
+_SHORT_PLACEHOLDER_WORD = re.compile(
+    rf"(?:^|[^a-z0-9])(?:{_SHORT_WORDS})(?:$|[^a-z0-9])", re.IGNORECASE
 )
 # The same, after undoing common letter substitutions ("P@ssw0rd", "S3cr3t", "adm1n").
 _LEET = str.maketrans("@4310$5!7", "aaeiossit")
@@ -132,7 +142,7 @@ _REFERENCE_PART = re.compile(r"[$_]?[A-Za-z][a-z0-9]*|[$_]?[A-Za-z][\w$]*")
 _CALL = re.compile(r"[A-Za-z_$][\w$.]*\(")
 _CALL_OPENING = re.compile(r"\w\([ \t]*$")  # `put(` before a quoted argument
 _WORDISH = re.compile(
-    r"[a-z]+\d*(?:[_.|\-][a-z]+\d*)*"  # lower-case words: my-app-name, db_password, true|false
+    r"[a-z]+\d*(?:[_.|\-](?:[a-z]+\d*|\d+))*"  # lower-case words: my-app, scram-sha-256, a|b
     r"|[A-Z]+\d*(?:_[A-Z]+\d*)*"  # constants: DB_PASSWORD, AWS_S3_BUCKET
     r"|[a-z]+(?:[A-Z][a-z]+)+\d{0,4}"  # camelCase words
     r"|_?(?:[A-Z][a-z]+)+\d{0,4}"  # PascalCase words, _PrivateClass
@@ -148,6 +158,9 @@ _PATH = re.compile(
     r"|[A-Za-z]:\\.*"
 )
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+_CHAR_CLASSES = tuple(map(re.compile, (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]")))
+_WHITESPACE = re.compile(r"\s")
+_LETTER = re.compile(r"[^\W\d_]")
 
 # --- names ------------------------------------------------------------------------------
 
@@ -233,21 +246,22 @@ def _entropy(value: str) -> float:
 
 
 def _char_classes(value: str) -> int:
-    return (
-        any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c.isdigit() for c in value)
-        + any(not c.isalnum() for c in value)
-    )
+    """How many of lower-case, upper-case, digits and other characters ``value`` holds."""
+    return sum(1 for regex in _CHAR_CLASSES if regex.search(value))
 
 
 def _identity(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _has_placeholder_words(value: str) -> bool:
+    short = _SHORT_PLACEHOLDER if len(value) < 24 else _SHORT_PLACEHOLDER_WORD
+    return bool(_PLACEHOLDER.search(value) or short.search(value))
+
+
 def _is_placeholder(value: str) -> bool:
     """A made-up or redacted value: placeholder words, masks, repeated or sequential runs."""
-    if _PLACEHOLDER.search(value) or _WEAK_WORDS.search(value.lower().translate(_LEET)):
+    if _has_placeholder_words(value) or _WEAK_WORDS.search(value.lower().translate(_LEET)):
         return True
     counts = Counter(value)
     if len(counts) <= 3 or counts.most_common(1)[0][1] * 2 > len(value):
@@ -274,8 +288,8 @@ def _looks_random(value: str, *, min_length: int) -> bool:
     if n < min_length:
         return False
     if _HEX.fullmatch(value):
-        has_digit = any(c.isdigit() for c in value)
-        has_letter = any(c.isalpha() for c in value)
+        has_digit = _CHAR_CLASSES[2].search(value) is not None
+        has_letter = _LETTER.search(value) is not None
         enough = _entropy(value) >= min(0.6 * math.log2(n), 3.0)
         return n >= max(min_length, 16) and has_digit and has_letter and enough
     if _char_classes(value) < 2:
@@ -287,7 +301,7 @@ def _looks_random(value: str, *, min_length: int) -> bool:
 
 def _plausible_literal(value: str, *, quoted: bool = True) -> bool:
     """False for references, templates, paths, hashes, ids and words: not a secret."""
-    if not value or value[0] in "{[(" or any(c.isspace() for c in value):
+    if not value or value[0] in "{[(" or _WHITESPACE.search(value):
         return False
     if not quoted and (value[0] in "*&!#@%-" or re.search(r"\\[nrt]", value)):
         return False  # YAML aliases, anchors, tags, comments; options; text with escapes
@@ -303,7 +317,7 @@ def _plausible_literal(value: str, *, quoted: bool = True) -> bool:
         return False
     if ("(" in value and ")" in value) or ("[" in value and "]" in value):
         return False
-    if not any(c.isalpha() for c in value) or _EMAIL.fullmatch(value):
+    if not _LETTER.search(value) or _EMAIL.fullmatch(value):
         return False  # numbers, versions, dates, addresses
     return not value.startswith(("ENC[", "vault:", "arn:"))
 
@@ -319,7 +333,9 @@ def _is_reference(value: str) -> bool:
 
 
 def _plausible_secret(value: str, *, password: bool, quoted: bool) -> bool:
-    if not _plausible_literal(value, quoted=quoted) or _is_placeholder(value):
+    if _PLACEHOLDER.search(value) or not _plausible_literal(value, quoted=quoted):
+        return False
+    if _is_placeholder(value):
         return False
     decoded = _decoded_base64_text(value)
     if decoded is not None and (
@@ -403,7 +419,7 @@ def _check_jwt(value: str) -> str | None:
         return None
     if not isinstance(decoded, dict) or not ({"alg", "typ"} & decoded.keys()):
         return None
-    if _identity(value) in _DOCUMENTATION_EXAMPLES or _PLACEHOLDER.search(signature):
+    if _identity(value) in _DOCUMENTATION_EXAMPLES or _has_placeholder_words(signature):
         return None
     return None if re.search(rb"dummy|placeholder", claims, re.IGNORECASE) else ""
 
@@ -434,34 +450,35 @@ _PROVIDERS = (
               "GitHub token", 4, _check_tail(4, 30)),
     _Provider("github-token", "_", r"(?<=github_)pat_[A-Za-z0-9_]{50,250}", 6,
               "GitHub fine-grained token", 11, _check_tail(11, 40)),
-    _Provider("gitlab-token", "-", r"(?<=glpat-)[\w.-]{20,}", 5,
+    _Provider("gitlab-token", "-", r"(?<=glpat-)[\w.-]{20,300}+", 5,
               "GitLab personal access token", 6, _check_tail(6, 20)),
-    _Provider("gitlab-token", "-", r"(?<=gl[dr]t-)[\w.-]{20,}", 4,
+    _Provider("gitlab-token", "-", r"(?<=gl[dr]t-)[\w.-]{20,300}+", 4,
               "GitLab deploy or runner token", 5, _check_tail(5, 20)),
     _Provider("slack-token", "-", r"(?<=xox[abeoprs]-)[A-Za-z0-9-]{10,250}", 4,
               "Slack token", 5, _check_slack),
     _Provider("slack-token", "-", r"(?<=xapp-)[A-Za-z0-9-]{20,250}", 4,
               "Slack app token", 5, _check_slack),
     _Provider("slack-webhook", "k",
-              r"(?<=hooks\.slack)\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,}", 10,
+              r"(?<=hooks\.slack)\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,300}+", 10,
               "Slack webhook URL", 16, _check_tail(16, 20)),
-    _Provider("discord-webhook", "k", r"(?<=discord\.com/api/webhook)s/\d{15,22}/[\w-]{50,}", 22,
+    _Provider("discord-webhook", "k",
+              r"(?<=discord\.com/api/webhook)s/\d{15,22}/[\w-]{50,300}+", 22,
               "Discord webhook URL", 25, _check_tail(25, 50)),
     _Provider("stripe-key", "_", r"(?<=[sr]k_)(?:live|test)_[A-Za-z0-9]{10,247}", 2,
               "Stripe secret key", 8, _check_stripe),
-    _Provider("stripe-webhook-secret", "_", r"(?<=whsec_)[A-Za-z0-9]{24,}", 5,
+    _Provider("stripe-webhook-secret", "_", r"(?<=whsec_)[A-Za-z0-9]{24,300}+", 5,
               "Stripe webhook signing secret", 6, _check_tail(6, 24)),
     _Provider("npm-token", "_", r"(?<=npm_)[A-Za-z0-9]{36}", 3,
               "npm access token", 4, _check_tail(4, 30)),
-    _Provider("pypi-token", "-", r"(?<=pypi-)AgE[\w-]{50,}", 4,
+    _Provider("pypi-token", "-", r"(?<=pypi-)AgE[\w-]{50,1000}+", 4,
               "PyPI API token", 8, _check_tail(8, 40)),
-    _Provider("dockerhub-token", "_", r"(?<=dckr_)pat_[\w-]{20,}", 4,
+    _Provider("dockerhub-token", "_", r"(?<=dckr_)pat_[\w-]{20,300}+", 4,
               "Docker Hub access token", 9, _check_tail(9, 20)),
     _Provider("shopify-token", "_", r"(?<=shp(?:at|ss|ca|pa)_)[a-fA-F0-9]{32}", 5,
               "Shopify access token", 6, _check_tail(6, 32)),
     _Provider("openai-key", "-", r"(?<=sk-)[A-Za-z0-9_-]{20,250}", 2,
               "OpenAI API key", 3, _check_openai),
-    _Provider("vault-token", "v", r"(?<=hv)[sb]\.[A-Za-z0-9_-]{90,}", 1,
+    _Provider("vault-token", "v", r"(?<=hv)[sb]\.[A-Za-z0-9_-]{90,1000}+", 1,
               "HashiCorp Vault token", 4, _check_tail(4, 60)),
     _Provider("square-token", "-", r"(?<=sq0(?:atp|csp)-)[\w-]{22,43}", 6,
               "Square access token", 7, _check_tail(7, 22)),
@@ -473,7 +490,8 @@ _PROVIDERS = (
               "Twilio API key", 2, _check_tail(2, 32), hash_safe=False),
     _Provider("telegram-bot-token", ":", r"(?<=[0-9]{8}:)[A-Za-z0-9_-]{35}", 0,
               "Telegram bot token", 0, _check_telegram, hash_safe=False),
-    _Provider("jwt", "J", r"(?<=eyJ)[A-Za-z0-9_-]{6,}\.ey[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{16,}", 2,
+    _Provider("jwt", "J",
+              r"(?<=eyJ)(?<![\w-]eyJ)[\w-]{6,4000}+\.ey[\w-]{6,16000}+\.[\w-]{16,4000}+", 2,
               "JSON Web Token", 3, _check_jwt),
 )
 # fmt: on
@@ -494,7 +512,7 @@ _SEPARATOR = (
 # `key="ApiKey" value=`), and the value -- looked at, not consumed, so that the pass goes
 # on inside it and provider rules see tokens there.
 _KEYWORD_TAIL = (
-    r"(?P<rest>[\w.-]{0,40})(?:['\"`]\]?|\])?"
+    r"(?P<rest>[\w.-]{0,40}+)(?:['\"`]\]?|\])?"
     rf"(?:[ \t]*(?P<sep>{_SEPARATOR})|[ \t]+value[ \t]*=)"
     rf"[ \t]*(?=(?P<value>{_VALUE}))"
 )
@@ -505,7 +523,7 @@ _PASS_REST = r"(?:[aA][sS][sS]|[wW][dD])"
 _KEY_REST = r"(?:[eE][yY]|(?<=[tT][oO][kK])[eE][nN])"
 _SECRET_REST = r"(?:(?<=[sS][eE][cC])[rR][eE][tT]|[rR][eE][dD])"
 _AUTH_REST = r"(?<=[aA][uU][tT][hH])"
-_BEARER = r"(?<!\wB)(?:earer|EARER)[ \t]+(?=(?P<token>[A-Za-z0-9._~+/-]{16,}=*)(?![\w.~+/=-]))"
+_BEARER = r"(?<!\wB)(?:earer|EARER)[ \t]+(?=(?P<token>[A-Za-z0-9._~+/-]{16,1000}+=*)(?![\w.~+/=-]))"
 # fmt: off
 _CONTEXT_RULES = (
     ("p", "keyword", _PASS_REST + _KEYWORD_TAIL),
@@ -517,12 +535,13 @@ _CONTEXT_RULES = (
     ("h", "keyword", _AUTH_REST + _KEYWORD_TAIL),
     ("H", "keyword", _AUTH_REST + _KEYWORD_TAIL),
     ("-", "cli", rf"(?<=--)(?P<name>[A-Za-z][\w-]{{1,40}})[ \t]+(?=(?P<value>{_VALUE}))"),
-    (":", "url", r"(?<=[A-Za-z0-9+.-]:)//(?=(?P<user>[^\s/@:'\"<>{}()\[\]`]*)"
+    (":", "url", r"(?<=[A-Za-z0-9+.-]:)//(?=(?P<user>[^\s/@:'\"<>{}()\[\]`]{0,100}+)"
                  r":(?P<password>[^\s/@'\"<>`]{1,200})@[\w\[])"),
     ("B", "bearer", _BEARER),
-    ("B", "basic", r"(?<!\wB)(?:asic|ASIC)[ \t]+(?P<token>[A-Za-z0-9+/]{8,}={0,2})(?![\w+/=])"),
-    ("A", "azure", r"(?<!\wA)ccountKey[ \t]*=[ \t]*(?P<key>[A-Za-z0-9+/]{20,}={0,2})"),
-    ("S", "azure", r"(?<!\wS)haredAccessKey[ \t]*=[ \t]*(?P<key>[A-Za-z0-9+/]{20,}={0,2})"),
+    ("B", "basic",
+     r"(?<!\wB)(?:asic|ASIC)[ \t]+(?P<token>[A-Za-z0-9+/]{8,1000}+={0,2})(?![\w+/=])"),
+    ("A", "azure", r"(?<!\wA)ccountKey[ \t]*=[ \t]*(?P<key>[A-Za-z0-9+/]{20,500}+={0,2})"),
+    ("S", "azure", r"(?<!\wS)haredAccessKey[ \t]*=[ \t]*(?P<key>[A-Za-z0-9+/]{20,500}+={0,2})"),
     ("-", "private_key", r"----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"),
 )
 # fmt: on
@@ -566,7 +585,7 @@ _FAKE_KEY_BODY = re.compile(
 )
 _KEY_HEADER_LINE = re.compile(r"(?m)^[ \t\"'+,]*[A-Za-z-]+: .*$")  # Proc-Type, Comment...
 _KEY_BODY_CHARS = re.compile(r"[A-Za-z0-9+/=\s\"',\\|]+")  # base64, and what wraps it in code
-_KEY_BODY_RUN = re.compile(r"(?:[A-Za-z0-9+/=\s\"',|]|\\[nr])*")
+_KEY_BODY_RUN = re.compile(r"(?:[A-Za-z0-9+/=\s\"',|]|\\[nr]){0,20000}+")
 # What may not touch a token on either side (else it is part of a longer word or blob).
 _TOUCHING_BEFORE = {"word": re.compile(r"[A-Za-z0-9_]"), "base64": re.compile(r"[A-Za-z0-9+/_-]")}
 _TOUCHING_AFTER = {"word": re.compile(r"[A-Za-z0-9_-]"), "base64": re.compile(r"[A-Za-z0-9+/=_-]")}
@@ -612,6 +631,7 @@ class _Scan:
         self.specific: list[_Candidate] = []  # from provider formats and key blocks
         self.generic: list[_Candidate] = []  # from keyword, URL and header rules
         self.claims: list[tuple[int, int]] = []  # spans a provider rule has decided on
+        self._key_ends: list[re.Match[str]] | None = None
 
     def run(self) -> list[Finding]:
         text = self.text
@@ -678,7 +698,7 @@ class _Scan:
             start -= 1
         header_end = match.end()
         # The body may be PEM lines, a JSON string with \n escapes, or concatenated strings.
-        closing = _END_OF_KEY.search(text, header_end, header_end + 20000)
+        closing = self._end_of_key(header_end)
         if closing:
             raw = text[header_end : closing.start()]
             body = _KEY_HEADER_LINE.sub("", re.sub(r"\\[nr]", "\n", raw))
@@ -706,6 +726,15 @@ class _Scan:
                 "replace it and remove it from the history.",
             )
         )
+
+    def _end_of_key(self, after: int) -> re.Match[str] | None:
+        """The first END line within 20,000 characters of ``after`` (found once per blob)."""
+        if self._key_ends is None:
+            self._key_ends = list(_END_OF_KEY.finditer(self.text))
+        i = bisect.bisect_left(self._key_ends, after, key=lambda end: end.start())
+        if i < len(self._key_ends) and self._key_ends[i].start() < after + 20000:
+            return self._key_ends[i]
+        return None
 
     def _azure(self, match: re.Match[str], alternative: _Alternative) -> None:
         key = match.group("key")
@@ -878,9 +907,6 @@ class _Scan:
             line = bisect.bisect_left(newlines, candidate.start)
             line_start = newlines[line - 1] + 1 if line else 0
             line_end = newlines[line] if line < len(newlines) else len(text)
-            # The candidates on this line: sorted and disjoint, so a slice of the list.
-            first = max(0, bisect.bisect_left(starts, line_start) - 1)
-            last = bisect.bisect_left(starts, line_end)
             findings.append(
                 Finding(
                     kind=Kind.SECRET,
@@ -888,33 +914,43 @@ class _Scan:
                     severity=candidate.severity,
                     line=line + 1,
                     message=candidate.message,
-                    excerpt=self._excerpt(candidate, candidates[first:last], line_start, line_end),
+                    excerpt=self._excerpt(candidate, candidates, starts, line_start, line_end),
                     identity=_identity(candidate.value),
                 )
             )
         return findings
 
     def _excerpt(
-        self, candidate: _Candidate, on_line: list[_Candidate], line_start: int, line_end: int
+        self,
+        candidate: _Candidate,
+        candidates: list[_Candidate],
+        starts: list[int],
+        line_start: int,
+        line_end: int,
     ) -> str:
-        """The finding's line with every secret on it replaced by a redacted preview."""
+        """The text around the finding on its line, every secret in it replaced by a preview."""
+        low = max(line_start, candidate.start - _EXCERPT_WIDTH // 2)
+        high = min(line_end, candidate.end + _EXCERPT_WIDTH)
+        # Candidates are sorted and disjoint: those in the window are a slice of the list.
+        first = max(0, bisect.bisect_left(starts, low) - 1)
+        last = bisect.bisect_left(starts, high)
         pieces = []
-        position = line_start
+        position = low
         focus = 0
-        for other in on_line:
-            if other.end <= line_start or other.start >= line_end:
+        for other in candidates[first:last]:
+            if other.end <= low or other.start >= high:
                 continue
             pieces.append(self.text[position : max(other.start, position)])
             if other is candidate:
                 focus = sum(map(len, pieces))
             pieces.append(f"{other.preview}…({other.end - other.start} chars)")
-            position = max(position, min(other.end, line_end))
-        pieces.append(self.text[position:line_end])
-        line = "".join(pieces)
-        if len(line) > _EXCERPT_WIDTH:
-            begin = max(0, min(focus - 40, len(line) - _EXCERPT_WIDTH))
-            line = line[begin : begin + _EXCERPT_WIDTH]
-        return line.strip()
+            position = max(position, min(other.end, high))
+        pieces.append(self.text[position:high])
+        excerpt = "".join(pieces)
+        if len(excerpt) > _EXCERPT_WIDTH:
+            begin = max(0, min(focus - 40, len(excerpt) - _EXCERPT_WIDTH))
+            excerpt = excerpt[begin : begin + _EXCERPT_WIDTH]
+        return excerpt.strip()
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

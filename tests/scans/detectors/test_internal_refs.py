@@ -46,6 +46,7 @@ def scan(text: str, policy: Policy = POLICY, filename: str = "file.txt") -> list
         ("internal-email", "# Maintainer: jane.doe@example-mail.com", "jane.doe@example-mail.com"),
         ("internal-email", '  "author": "Ops <ops+alerts@corp.example-internal.net>",', "ops+alerts@corp.example-internal.net"),
         ("internal-email", "mailto:b.smith@eu.example-mail.com", "b.smith@eu.example-mail.com"),
+        ("internal-email", "Reviewed-by: jane@example-mail.com: looks good", "jane@example-mail.com"),
         # package namespaces: Java, Maven, paths, npm, Python, Go
         ("internal-package", "import com.example.internal.billing.InvoiceService;", "com.example.internal.billing.InvoiceService"),
         ("internal-package", "package com.example.internal;", "com.example.internal"),
