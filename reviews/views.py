@@ -14,6 +14,7 @@ from reviews.enums import SubmissionState
 from reviews.forms import CommentForm, DecisionForm, ResubmitForm, SubmitForm, WithdrawForm
 from reviews.models import ReviewTicket, Submission
 from scans.enums import TriageState
+from scans.rules import triageable_kinds
 from scans.selectors import findings_for_department, latest_scan
 
 PAGE_SIZE = 50
@@ -257,6 +258,7 @@ def _ticket_context(request, ticket, decision_form=None, comment_form=None):
         if scan
         else [],
         "triage_states": TriageState.choices,
+        "triage_kinds": triageable_kinds(request.user),
         "ticket": ticket,
         "submission": submission,
         "component": submission.component,

@@ -15,3 +15,16 @@ def triage_denial(user, finding: Finding) -> str | None:
     if department and user.groups.filter(department__slug=department).exists():
         return None
     return f"Only {department or 'the open-source office'} reviewers can triage this finding."
+
+
+def triageable_kinds(user) -> frozenset[str]:
+    """The finding kinds ``user`` may triage, in one query: what ``triage_denial`` allows.
+    Pages use it to offer the triage form only where the service would accept it."""
+    if not user.is_authenticated:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(KIND_DEPARTMENT)
+    slugs = set(
+        user.groups.filter(department__isnull=False).values_list("department__slug", flat=True)
+    )
+    return frozenset(kind for kind, department in KIND_DEPARTMENT.items() if department in slugs)

@@ -8,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from governance.rules import can_view_component
-from scans import selectors, services
+from scans import rules, selectors, services
 from scans.enums import FindingKind, Severity, TriageState
 from scans.models import Finding, ScanRun
 
@@ -40,6 +40,7 @@ def scan_detail(request, pk):
             "kinds": FindingKind.choices,
             "severities": Severity.choices,
             "states": TriageState.choices,
+            "triage_kinds": rules.triageable_kinds(request.user),
             "filters": {k: request.GET.get(k, "") for k in ("kind", "severity", "state", "path")},
         },
     )
