@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "governance",
     "scans",
     "reviews",
+    "releases",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Hourly pass; each overdue ticket is reminded at most once a day.
     "remind-overdue-tickets": {"task": "reviews.remind_overdue_tickets", "schedule": 3600.0},
+    # An expired waiver stops counting at once; this pass re-blocks the stored verdicts.
+    "lapse-expired-waivers": {"task": "releases.lapse_expired_waivers", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {

@@ -26,3 +26,11 @@ STAGE_TRANSITIONS: dict[str, set[str]] = {
 class RepositoryKind(models.TextChoices):
     INTERNAL = "internal", "Internal"
     EXTERNAL = "external", "External"
+
+
+class CommunityRole(models.TextChoices):
+    """A person's role in a component's community, lowest first."""
+
+    CONTRIBUTOR = "contributor", "Contributor"
+    COMMITTER = "committer", "Committer"
+    PMC = "pmc", "PMC member"

@@ -6,7 +6,7 @@ from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.models import TimeStampedModel
-from governance.enums import RepositoryKind, Stage
+from governance.enums import CommunityRole, RepositoryKind, Stage
 
 
 class Department(models.Model):
@@ -114,6 +114,30 @@ class Component(TimeStampedModel):
     @property
     def audit_scope(self) -> str:
         return f"component:{self.pk}"
+
+
+class ComponentRole(models.Model):
+    """A person's community role in one component (one role per person and component).
+    The maintainers gate reads these; PMC members and admins manage them."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="component_roles"
+    )
+    role = models.CharField(max_length=12, choices=CommunityRole.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["component", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["component", "user"], name="one_role_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.component}"
 
 
 # Direct (foreign-key) object permission tables: see reviews.models for why.

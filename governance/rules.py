@@ -28,3 +28,20 @@ def can_change_component(user, component: Component) -> bool:
 def can_submit_component(user, component: Component) -> bool:
     """Owners submit their components; the open-source office may submit any."""
     return user.is_authenticated and (user.is_superuser or is_owner(user, component))
+
+
+def is_pmc(user, component: Component) -> bool:
+    from governance.enums import CommunityRole
+    from governance.models import ComponentRole
+
+    return (
+        user.is_authenticated
+        and ComponentRole.objects.filter(
+            component=component, user=user, role=CommunityRole.PMC
+        ).exists()
+    )
+
+
+def can_manage_roles(user, component: Component) -> bool:
+    """The component's PMC members and the open-source office (admins)."""
+    return user.is_authenticated and (user.is_superuser or is_pmc(user, component))

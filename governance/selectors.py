@@ -65,3 +65,7 @@ def component_timeline(component: Component) -> QuerySet[AuditEvent]:
         .select_related("actor")
         .order_by("-seq")
     )
+
+
+def component_roles(component: Component):
+    return component.roles.select_related("user").order_by("-role", "user__username")

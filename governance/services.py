@@ -6,19 +6,21 @@ import re
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from core.audit import audit_record
-from governance.enums import STAGE_TRANSITIONS, RepositoryKind
+from governance.enums import STAGE_TRANSITIONS, CommunityRole, RepositoryKind
 from governance.models import (
     Component,
     ComponentGroupObjectPermission,
+    ComponentRole,
     Repository,
     RepositoryBranch,
 )
+from governance.signals import component_roles_changed
 from governance.validators import normalize_spdx_expression, validate_path_globs
 
 
@@ -185,3 +187,59 @@ def repository_record_head(*, url: str, branch: str, commit: str) -> Repository:
         defaults={"commit": commit, "resolved_at": timezone.now()},
     )
     return repository
+
+
+def component_role_set(*, component: Component, user, role: str, actor) -> ComponentRole | None:
+    """Give ``user`` the community ``role`` in ``component`` (replacing any other role they
+    had there), or take their role away with ``role=""``. Only the component's PMC members
+    and admins may; the last PMC member cannot step down or be removed by anyone but an
+    admin, so a component is never left with nobody able to manage it. Audited; setting
+    the role a person already has changes nothing and records nothing. Returns the role
+    row, or None when removed. Re-evaluating releases is up to the caller's signal."""
+    from governance import rules
+
+    if not rules.can_manage_roles(actor, component):
+        raise PermissionDenied("Only the component's PMC members and admins manage its roles.")
+    if role and role not in CommunityRole.values:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    with transaction.atomic():
+        # Lock the component row: two PMC members editing at once apply one after the other.
+        Component.objects.select_for_update().only("pk").get(pk=component.pk)
+        current = ComponentRole.objects.filter(component=component, user=user).first()
+        before = current.role if current else ""
+        if before == role:
+            return current
+        if before == CommunityRole.PMC and not actor.is_superuser:
+            others = (
+                ComponentRole.objects.filter(component=component, role=CommunityRole.PMC)
+                .exclude(user=user)
+                .exists()
+            )
+            if not others:
+                raise ValidationError(
+                    {"role": "The last PMC member stays until another is named, "
+                             "or an admin changes it."}
+                )  # fmt: skip
+        if not role:
+            current.delete()
+            current = None
+        elif current is None:
+            current = ComponentRole.objects.create(
+                component=component, user=user, role=role, added_by=actor
+            )
+        else:
+            current.role = role
+            current.added_by = actor
+            current.save(update_fields=["role", "added_by"])
+        audit_record(
+            actor=actor,
+            action="component.role_changed",
+            obj=component,
+            before={"user": user.get_username(), "role": before},
+            after={"user": user.get_username(), "role": role},
+            scope=component.audit_scope,
+        )
+        transaction.on_commit(
+            lambda: component_roles_changed.send(Component, component_id=component.pk)
+        )
+    return current

@@ -6,4 +6,5 @@ app_name = "governance"
 urlpatterns = [
     path("components/", views.component_list, name="components"),
     path("components/<slug:slug>/", views.component_detail, name="component"),
+    path("components/<slug:slug>/roles/", views.component_roles, name="component-roles"),
 ]

@@ -1,9 +1,21 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from governance import selectors
+from core.forms import add_service_errors
+from governance import rules, selectors, services
+from governance.forms import RoleForm
 from governance.models import Component
+
+
+def _component_or_404(user, slug):
+    try:
+        return selectors.component_detail(user, slug)
+    except Component.DoesNotExist as exc:
+        raise Http404("Not found, or not yours to see.") from exc
 
 
 @login_required
@@ -15,18 +27,43 @@ def component_list(request):
     )
 
 
-@login_required
-def component_detail(request, slug):
-    try:
-        component = selectors.component_detail(request.user, slug)
-    except Component.DoesNotExist as exc:
-        raise Http404("Not found, or not yours to see.") from exc
+def _render_component(request, component, *, role_form=None, status=200):
     return render(
         request,
         "governance/component_detail.html",
         {
             "component": component,
             "submissions": selectors.component_submissions(component),
+            "roles": selectors.component_roles(component),
+            "can_manage_roles": rules.can_manage_roles(request.user, component),
+            "role_form": role_form or RoleForm(),
             "timeline": selectors.component_timeline(component)[:200],
         },
+        status=status,
     )
+
+
+@login_required
+def component_detail(request, slug):
+    return _render_component(request, _component_or_404(request.user, slug))
+
+
+@login_required
+@require_POST
+def component_roles(request, slug):
+    component = _component_or_404(request.user, slug)
+    if not rules.can_manage_roles(request.user, component):
+        raise PermissionDenied("Only the component's PMC members and admins manage its roles.")
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.component_role_set(
+                component=component, user=form.user, role=form.cleaned_data["role"],
+                actor=request.user,
+            )  # fmt: skip
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Roles of {component} updated.")
+            return redirect(component.get_absolute_url() + "#roles")
+    return _render_component(request, component, role_form=form, status=400)

@@ -51,6 +51,7 @@ from reviews.models import (
     SubmissionGroupObjectPermission,
     SubmissionUserObjectPermission,
 )
+from reviews.signals import review_changed
 from scans.enums import KIND_DEPARTMENT
 from scans.models import ScanRun
 from scans.selectors import new_blocking_kinds
@@ -327,6 +328,7 @@ def submission_create(
             for ticket in tickets:
                 _queue_reviewer_notification(ticket.pk)
             _request_scan(submission=submission, actor=actor)
+            _announce_review_change(submission)
     except IntegrityError as exc:
         # Two submissions of one component racing: the partial unique index decides.
         raise ValidationError(
@@ -456,6 +458,7 @@ def _move_to_commit(*, submission: Submission, commit: str, actor) -> int:
             _ticket_transition(
                 ticket=ticket, to_state=TicketState.OPEN, actor=actor, reason="commit moved"
             )
+    _announce_review_change(submission)
     return stale
 
 
@@ -563,6 +566,7 @@ def submission_withdraw(*, submission: Submission, actor, reason: str) -> Submis
         _submission_transition(
             submission=locked, to_state=SubmissionState.WITHDRAWN, actor=actor, reason=reason
         )
+        _announce_review_change(locked)
     return locked
 
 
@@ -716,7 +720,14 @@ def signoff_create(
         )
         _settle_submission(submission=submission, actor=actor)
         transaction.on_commit(partial(_queue_decision_notification, signoff_id=signoff.pk))
+        _announce_review_change(submission)
     return signoff
+
+
+def _announce_review_change(submission: Submission) -> None:
+    transaction.on_commit(
+        partial(review_changed.send, sender=Submission, component_id=submission.component_id)
+    )
 
 
 def _queue_decision_notification(*, signoff_id: int) -> None:

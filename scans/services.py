@@ -19,7 +19,7 @@ from scans import engine, rules
 from scans.enums import ScanStatus, TriageState
 from scans.models import BlobResult, Finding, ScanPolicy, ScanRun
 from scans.selectors import previous_finished_scan
-from scans.signals import scan_finished
+from scans.signals import finding_triaged, scan_finished
 
 log = logging.getLogger(__name__)
 
@@ -229,4 +229,8 @@ def finding_triage(*, finding: Finding, actor, state: str, reason: str) -> Findi
             after={"state": state, "reason": reason[:500], "fingerprint": locked.fingerprint},
             scope=f"component:{locked.scan.component_id}" if locked.scan.component_id else "",
         )  # fmt: skip
+        if locked.scan.component_id:
+            transaction.on_commit(
+                partial(finding_triaged.send, sender=Finding, component_id=locked.scan.component_id)
+            )
     return locked

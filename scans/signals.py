@@ -6,3 +6,6 @@ from django.dispatch import Signal
 
 #: Sent after a scan run's results are committed. Argument: scan_id.
 scan_finished = Signal()
+
+#: Sent after a finding's triage state changed and committed. Argument: component_id.
+finding_triaged = Signal()

@@ -146,6 +146,7 @@ def test_reviewer_requests_changes_and_alice_sees_it(live_world, repo, live_serv
     assert (signoff.decision, signoff.status) == ("request_changes", SignOffStatus.CURRENT)
 
     alice = login(new_page(), live_server, "alice")
+    alice.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
     changes = alice.get_by_role("region", name="Changes requested of you")
     link = changes.get_by_role("link", name=f"Mq Core #{submission.pk}")
     expect(link).to_be_visible()

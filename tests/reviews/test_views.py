@@ -206,7 +206,7 @@ def test_queue_and_lists_query_count_does_not_grow(client, world, make_repo):
     urls = [
         reverse("reviews:queue"),
         reverse("reviews:submissions"),
-        reverse("home"),
+        reverse("inbox"),
         reverse("governance:components"),
     ]
     [_count_queries(client, url) for url in urls]  # warm caches (content types)

@@ -1,0 +1,361 @@
+"""Release gates: pure functions from what is known about a release to a verdict with a reason.
+
+Each gate reads a ``GateContext`` (plain data, loaded once by
+``releases.selectors.gate_context``) and returns an ``Outcome``: pass, or blocked with a
+reason a person can act on and links to the evidence (the ticket, the finding, the scan).
+Gates never touch the database, so they are cheap to run after every change and easy to
+test. Waivers are applied by the evaluation service, not here.
+
+Gates are registered in one place, ``GATES``, with ``@gate(key, title)``; a later module
+adds one by decorating its function, without touching the others. Which gates a component
+needs is policy data (``releases.models.GatePolicy``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+PASS = "pass"
+BLOCKED = "blocked"
+WAIVED = "waived"
+
+COMMUNITY_FILES = ("README", "LICENSE", "CONTRIBUTING", "CODE_OF_CONDUCT", "SECURITY")
+KIND_LABELS = {
+    "secret": ("secret", "secrets"),
+    "internal_ref": ("internal reference", "internal references"),
+    "license": ("license finding", "license findings"),
+    "copyright": ("copyright finding", "copyright findings"),
+    "hygiene": ("hygiene finding", "hygiene findings"),
+    "dependency": ("dependency finding", "dependency findings"),
+}
+EVIDENCE_LIMIT = 5
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True)
+class Evidence:
+    label: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class DepartmentReview:
+    """One required department's ticket on the submission under review."""
+
+    name: str
+    quorum: int
+    ticket_url: str = ""  # empty: the submission has no ticket for this department
+    state: str = ""  # the ticket's state
+    #: Distinct people, other than the submitter, with a current approval on the release's
+    #: commit.
+    approvers: tuple[str, ...] = ()
+    #: Sign-offs that went stale (made on an earlier commit).
+    stale: int = 0
+    #: "changes_requested"/"reject" decisions currently standing, as (person, comment).
+    objections: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    url: str
+    state: str
+    commit: str
+    departments: tuple[DepartmentReview, ...]
+
+
+@dataclass(frozen=True)
+class ScanState:
+    url: str
+    status: str  # queued, running, done, failed, incomplete
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class FindingRef:
+    """An open (untriaged) finding of the release's scan that a gate may care about."""
+
+    kind: str
+    rule: str
+    severity: str
+    path: str
+    line: int
+    message: str
+    fingerprint: str
+    url: str
+    license: str = ""
+    source: str = ""  # for license findings: spdx-tag, header, field or license-file
+    pk: int = 0
+
+    @property
+    def where(self) -> str:
+        if not self.path:
+            return "the repository"
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class GateContext:
+    version: str
+    commit: str
+    component_license: str
+    component_url: str
+    roles_url: str
+    submit_url: str
+    review: ReviewState | None
+    scan: ScanState | None
+    #: Open findings of the scan, already without those an active waiver covers.
+    findings: tuple[FindingRef, ...] = ()
+    #: Usernames per community role ("contributor", "committer", "pmc").
+    roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    now: datetime | None = None
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Gate:
+    key: str
+    title: str
+    check: Callable[[GateContext], Outcome]
+    position: int
+
+
+GATES: dict[str, Gate] = {}
+
+
+def gate(key: str, title: str) -> Callable:
+    """Register ``check`` as the gate ``key``. Keys are stable: policies store them."""
+
+    def register(check: Callable[[GateContext], Outcome]) -> Callable[[GateContext], Outcome]:
+        if key in GATES:
+            raise ValueError(f"Gate {key!r} is registered twice.")
+        GATES[key] = Gate(key=key, title=title, check=check, position=len(GATES))
+        return check
+
+    return register
+
+
+def passed(reason: str, *evidence: Evidence) -> Outcome:
+    return Outcome(PASS, reason, evidence)
+
+
+def blocked(reason: str, *evidence: Evidence) -> Outcome:
+    return Outcome(BLOCKED, reason, evidence)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _finding_evidence(findings) -> tuple[Evidence, ...]:
+    shown = [Evidence(f"{f.where}: {f.message}", f.url) for f in findings[:EVIDENCE_LIMIT]]
+    if len(findings) > EVIDENCE_LIMIT:
+        shown.append(Evidence(f"and {len(findings) - EVIDENCE_LIMIT} more", findings[0].url))
+    return tuple(shown)
+
+
+def _needs_complete_scan(ctx: GateContext) -> Outcome | None:
+    """Blocked when there is no finished, complete scan of the release's commit."""
+    short = ctx.commit[:10]
+    scan = ctx.scan
+    if scan is None:
+        return blocked(
+            f"No scan of commit {short} yet: request a scan of this commit.",
+            Evidence("Submission", ctx.review.url if ctx.review else ctx.submit_url),
+        )
+    link = Evidence(f"Scan of {short}", scan.url)
+    if scan.status in ("queued", "running"):
+        return blocked(f"The scan of {short} has not finished yet ({scan.status}).", link)
+    if scan.status == "failed":
+        return blocked(f"The scan of {short} failed: {scan.error or 'see the scan'}.", link)
+    if scan.status == "incomplete":
+        return blocked(
+            f"The scan of {short} is incomplete ({scan.error or 'a limit was hit'}); "
+            "a scan cut short never counts as clean. Rescan with a higher limit.",
+            link,
+        )
+    return None
+
+
+# --------------------------------------------------------------------------- the gates
+
+
+@gate("reviews", "Department reviews")
+def reviews_gate(ctx: GateContext) -> Outcome:
+    """Every required department approved this commit, by enough distinct people other
+    than the submitter, with no stale sign-off standing in for a current one."""
+    short = ctx.commit[:10]
+    review = ctx.review
+    if review is None:
+        return blocked(
+            "The component has no submission under review: submit it first.",
+            Evidence("Submit for review", ctx.submit_url),
+        )
+    evidence = [Evidence("Submission", review.url)]
+    if review.commit != ctx.commit:
+        return blocked(
+            f"The reviews are of commit {review.commit[:10]}, this release is {short}: "
+            f"release the reviewed commit, or refresh the submission to {short} "
+            "and have it reviewed again.",
+            *evidence,
+        )
+    waiting = []
+    for dept in review.departments:
+        if not dept.ticket_url:
+            waiting.append(f"{dept.name} has no review ticket on this submission")
+            continue
+        link = Evidence(f"{dept.name} ticket", dept.ticket_url)
+        if dept.objections:
+            who, comment = dept.objections[0]
+            said = f': "{comment[:120]}"' if comment else ""
+            verb = "rejected" if dept.state == "rejected" else "requested changes"
+            waiting.append(f"{dept.name}: {who} {verb}{said}")
+            evidence.append(link)
+        elif len(dept.approvers) < dept.quorum:
+            have = f"{len(dept.approvers)} of {dept.quorum} approvals on {short}"
+            if dept.stale:
+                have += f"; {_plural(dept.stale, 'sign-off is', 'sign-offs are')} stale"
+            waiting.append(f"{dept.name} has {have}")
+            evidence.append(link)
+    if waiting:
+        return blocked("Waiting on reviews: " + "; ".join(waiting) + ".", *evidence)
+    names = ", ".join(d.name for d in review.departments)
+    return passed(f"{names} approved commit {short}.", *evidence)
+
+
+@gate("scan", "Scan")
+def scan_gate(ctx: GateContext) -> Outcome:
+    """A complete scan of this commit, with no open blocking finding."""
+    problem = _needs_complete_scan(ctx)
+    if problem:
+        return problem
+    blocking = [f for f in ctx.findings if f.severity == "blocking"]
+    link = Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url)
+    if not blocking:
+        return passed(f"The scan of {ctx.commit[:10]} has no open blocking finding.", link)
+    counts = Counter(f.kind for f in blocking)
+    parts = [_plural(n, *KIND_LABELS.get(kind, (kind, kind))) for kind, n in counts.most_common()]
+    return blocked(
+        f"{_plural(len(blocking), 'open blocking finding', 'open blocking findings')} "
+        f"({', '.join(parts)}): fix them and rescan, or have the owning department triage them.",
+        link,
+        *_finding_evidence(blocking),
+    )
+
+
+def _license_keys(expression: str) -> set[str]:
+    return {
+        token.casefold()
+        for token in expression.replace("(", " ").replace(")", " ").split()
+        if token.upper() not in {"AND", "OR", "WITH"}
+    }
+
+
+def _is_top_level_license_file(path: str) -> bool:
+    stem = path.rsplit(".", 1)[0].upper() if "/" not in path else ""
+    return stem in {"LICENSE", "LICENCE", "COPYING", "UNLICENSE"} or stem.startswith(
+        ("LICENSE-", "LICENCE-", "COPYING-")
+    )
+
+
+@gate("licensing", "Licensing")
+def licensing_gate(ctx: GateContext) -> Outcome:
+    """The component's license agrees with its LICENSE file and with the file headers in the
+    open scope, and no denied license is in the open scope."""
+    problem = _needs_complete_scan(ctx)
+    if problem:
+        return problem
+    declared = _license_keys(ctx.component_license)
+    problems: list[str] = []
+    evidence: list[FindingRef] = []
+    files = [
+        f
+        for f in ctx.findings
+        if f.kind == "license" and f.source == "license-file" and _is_top_level_license_file(f.path)
+    ]
+    denied = [f for f in ctx.findings if f.rule == "denied-license" and f.severity == "blocking"]
+    mismatched = [f for f in ctx.findings if f.rule == "license-mismatch"]
+    if not files:
+        problems.append("no LICENSE file with a recognised license at the top level")
+    else:
+        disagree = [f for f in files if not (_license_keys(f.license) & declared)]
+        if disagree:
+            found = ", ".join(sorted({f.license for f in disagree}))
+            problems.append(
+                f"the LICENSE file says {found}, the component is {ctx.component_license}"
+            )
+            evidence.extend(disagree)
+    if denied:
+        found = ", ".join(sorted({f.license for f in denied if f.license}))
+        problems.append(
+            f"{_plural(len(denied), 'file carries', 'files carry')} a denied license ({found})"
+        )
+        evidence.extend(denied)
+    if mismatched:
+        problems.append(
+            f"{_plural(len(mismatched), 'file header disagrees', 'file headers disagree')} "
+            f"with {ctx.component_license}"
+        )
+        evidence.extend(mismatched)
+    if problems:
+        return blocked("Licensing: " + "; ".join(problems) + ".", *_finding_evidence(evidence))
+    return passed(
+        f"LICENSE and the open-scope headers agree with {ctx.component_license}; "
+        "no denied license.",
+        Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url),
+    )
+
+
+@gate("community", "Community files")
+def community_gate(ctx: GateContext) -> Outcome:
+    """README, LICENSE, CONTRIBUTING, CODE_OF_CONDUCT and SECURITY are present."""
+    problem = _needs_complete_scan(ctx)
+    if problem:
+        return problem
+    missing_rules = {f"missing-{name.lower().replace('_', '-')}": name for name in COMMUNITY_FILES}
+    missing = [f for f in ctx.findings if f.kind == "hygiene" and f.rule in missing_rules]
+    if missing:
+        order = list(missing_rules)
+        names = ", ".join(
+            missing_rules[f.rule] for f in sorted(missing, key=lambda f: order.index(f.rule))
+        )
+        return blocked(
+            f"Missing community files: {names}. Add them at the top level, in .github/ or in "
+            "docs/, then rescan.",
+            Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url),
+        )
+    return passed(
+        "README, LICENSE, CONTRIBUTING, CODE_OF_CONDUCT and SECURITY are present.",
+        Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url),
+    )
+
+
+@gate("maintainers", "Maintainers")
+def maintainers_gate(ctx: GateContext) -> Outcome:
+    """At least one PMC member and one committer are named."""
+    pmc = ctx.roles.get("pmc", ())
+    committers = ctx.roles.get("committer", ())
+    link = Evidence("Community roles", ctx.roles_url)
+    missing = []
+    if not pmc:
+        missing.append("a PMC member")
+    if not committers:
+        missing.append("a committer")
+    if missing:
+        return blocked(
+            f"Name {' and '.join(missing)} on the component page before releasing.", link
+        )
+    return passed(f"PMC: {', '.join(pmc)}; committers: {', '.join(committers)}.", link)

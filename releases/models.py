@@ -1,0 +1,137 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from core.models import TimeStampedModel
+from governance.models import Component
+from releases.enums import GateStatus, ReleaseState
+
+
+class GatePolicy(models.Model):
+    """Which gates a release must pass: one row per component that differs from the
+    default, and the default itself (``component`` empty). Data, not code: the open-source
+    office edits it in the admin."""
+
+    component = models.OneToOneField(
+        Component, null=True, blank=True, on_delete=models.CASCADE, related_name="gate_policy"
+    )
+    gates = models.JSONField(default=list, help_text="Gate keys, e.g. reviews, scan, licensing.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "gate policies"
+        constraints = [
+            # At most one default: a unique index over a constant, for the rows without a
+            # component (NULLs are distinct in ordinary unique constraints).
+            models.UniqueConstraint(
+                models.Value(1), condition=Q(component=None), name="one_default_gate_policy"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"gates for {self.component or 'every component'}: {', '.join(self.gates)}"
+
+
+class Release(TimeStampedModel):
+    """A version of a component to publish, at a commit, with its latest gate results."""
+
+    component = models.ForeignKey(Component, on_delete=models.PROTECT, related_name="releases")
+    version = models.CharField(max_length=64)
+    commit = models.CharField(max_length=40)
+    notes = models.TextField(blank=True)
+    state = models.CharField(
+        max_length=12, choices=ReleaseState.choices, default=ReleaseState.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: The latest evaluation, one dict per gate: gate, title, status, reason and evidence
+    #: (a list of {"label", "url"}).
+    gates = models.JSONField(default=list, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["component", "version"], name="one_release_per_version")
+        ]
+        indexes = [models.Index(fields=["component", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.component} {self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:release", kwargs={"pk": self.pk})
+
+    @property
+    def short_commit(self) -> str:
+        return self.commit[:10]
+
+    @property
+    def blocking_gates(self) -> list[dict]:
+        return [g for g in self.gates if g["status"] == GateStatus.BLOCKED]
+
+
+class GateEvaluation(models.Model):
+    """One stored evaluation of a release's gates, kept when the outcome changed: when,
+    why (what triggered it) and what each gate said."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="evaluations")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    trigger = models.CharField(max_length=40)
+    state = models.CharField(max_length=12, choices=ReleaseState.choices)
+    gates = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.release}: {self.state} ({self.trigger})"
+
+
+class Waiver(models.Model):
+    """An explicit, expiring exception granted by the open-source office: either one gate
+    of one release, or one finding of a component (by fingerprint, so it survives rescans
+    and line moves)."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="waivers")
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.CASCADE, related_name="waivers"
+    )
+    gate = models.CharField(max_length=40, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    finding_label = models.CharField(max_length=300, blank=True)
+    reason = models.TextField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: Set once by the beat task that noticed the expiry and re-evaluated the gates.
+    lapsed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(release__isnull=False, fingerprint="") & ~Q(gate="")
+                    | Q(release__isnull=True, gate="") & ~Q(fingerprint="")
+                ),
+                name="waiver_is_for_one_gate_or_one_finding",
+            )
+        ]
+
+    def __str__(self) -> str:
+        target = f"gate {self.gate} of {self.release}" if self.gate else self.finding_label
+        return f"waiver for {target} until {self.expires_at:%Y-%m-%d}"
+
+    def is_active(self, now) -> bool:
+        return self.revoked_at is None and self.expires_at > now

@@ -1,0 +1,16 @@
+"""Who may do what with releases and waivers: plain predicates."""
+
+from governance import rules as governance_rules
+from governance.models import Component
+
+
+def can_create_release(user, component: Component) -> bool:
+    """Owners cut releases of their components; the open-source office of any."""
+    return user.is_authenticated and (
+        user.is_superuser or governance_rules.is_owner(user, component)
+    )
+
+
+def can_grant_waiver(user) -> bool:
+    """Exceptions are the open-source office's (admins') to grant."""
+    return user.is_authenticated and user.is_superuser

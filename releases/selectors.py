@@ -1,0 +1,192 @@
+"""Reads for releases: the gate context (a fixed number of queries per release), lists."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.models import Component, ComponentRole, Department
+from governance.selectors import visible_components
+from releases import gates
+from releases.models import GatePolicy, Release, Waiver
+from reviews.enums import Decision, SignOffStatus, SubmissionState
+from reviews.models import SignOff, Submission
+from scans.enums import FindingKind, Severity, TriageState
+from scans.models import Finding, ScanRun
+
+#: Hygiene rules a gate reads, besides every open blocking finding.
+GATE_HYGIENE_RULES = ["license-mismatch"] + [
+    f"missing-{name.lower().replace('_', '-')}" for name in gates.COMMUNITY_FILES
+]
+
+
+def visible_releases(user) -> QuerySet[Release]:
+    return Release.objects.filter(component__in=visible_components(user))
+
+
+def release_detail(user, pk: int) -> Release:
+    return (
+        visible_releases(user)
+        .select_related("component", "created_by")
+        .prefetch_related("component__owners")
+        .get(pk=pk)
+    )
+
+
+def required_gates(component: Component) -> list[str]:
+    """The component's own gate policy, else the default one, else every registered gate;
+    keys no longer registered are dropped."""
+    policies = {
+        p.component_id: p.gates
+        for p in GatePolicy.objects.filter(Q(component=component) | Q(component=None))
+    }
+    keys = policies.get(component.pk, policies.get(None))
+    if keys is None:
+        keys = list(gates.GATES)
+    return [k for k in keys if k in gates.GATES]
+
+
+def active_waivers(component: Component, release: Release | None, now) -> list[Waiver]:
+    query = Q(fingerprint__gt="")
+    if release is not None:
+        query |= Q(release=release)
+    return list(
+        Waiver.objects.filter(query, component=component, revoked_at=None, expires_at__gt=now)
+        .select_related("owner", "granted_by")
+        .order_by("expires_at")
+    )
+
+
+def _review_state(component: Component, commit: str) -> gates.ReviewState | None:
+    submission = (
+        Submission.objects.filter(component=component)
+        .exclude(state=SubmissionState.WITHDRAWN)
+        .select_related("submitted_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if submission is None:
+        return None
+    tickets = {t.department_id: t for t in submission.tickets.all()}
+    signoffs = (
+        SignOff.objects.filter(ticket__submission=submission)
+        .exclude(status=SignOffStatus.SUPERSEDED)
+        .select_related("reviewer")
+        .order_by("created_at")
+    )
+    by_ticket: dict[int, list[SignOff]] = {}
+    for signoff in signoffs:
+        by_ticket.setdefault(signoff.ticket_id, []).append(signoff)
+    departments = []
+    for dept in Department.objects.filter(is_active=True).order_by("position", "name"):
+        ticket = tickets.get(dept.pk)
+        if ticket is None:
+            departments.append(gates.DepartmentReview(name=dept.name, quorum=dept.quorum))
+            continue
+        current = [s for s in by_ticket.get(ticket.pk, ()) if s.status == SignOffStatus.CURRENT]
+        approvers = sorted(
+            {
+                s.reviewer.get_username()
+                for s in current
+                if s.decision == Decision.APPROVE
+                and s.commit == commit
+                and s.reviewer_id != submission.submitted_by_id
+            }
+        )
+        departments.append(
+            gates.DepartmentReview(
+                name=dept.name,
+                quorum=dept.quorum,
+                ticket_url=ticket.get_absolute_url(),
+                state=ticket.state,
+                approvers=tuple(approvers),
+                stale=sum(
+                    1 for s in by_ticket.get(ticket.pk, ()) if s.status == SignOffStatus.STALE
+                ),
+                objections=tuple(
+                    (s.reviewer.get_username(), s.comment)
+                    for s in current
+                    if s.decision != Decision.APPROVE
+                ),
+            )
+        )
+    return gates.ReviewState(
+        url=submission.get_absolute_url(),
+        state=submission.state,
+        commit=submission.commit,
+        departments=tuple(departments),
+    )
+
+
+def _finding_refs(scan: ScanRun, waived: set[str]) -> tuple[gates.FindingRef, ...]:
+    url = reverse("scans:scan", kwargs={"pk": scan.pk})
+    rows = Finding.objects.filter(
+        Q(state=TriageState.OPEN)
+        & (Q(severity=Severity.BLOCKING) | Q(kind=FindingKind.HYGIENE, rule__in=GATE_HYGIENE_RULES))
+        | Q(kind=FindingKind.LICENSE, data__source="license-file"),
+        scan=scan,
+    ).only("pk", "kind", "rule", "severity", "path", "line", "message", "fingerprint",
+           "license", "data")  # fmt: skip
+    return tuple(
+        gates.FindingRef(
+            kind=f.kind,
+            rule=f.rule,
+            severity=f.severity,
+            path=f.path,
+            line=f.line,
+            message=f.message,
+            fingerprint=f.fingerprint,
+            url=f"{url}#finding-{f.pk}",
+            license=f.license,
+            source=(f.data or {}).get("source", ""),
+        )  # fmt: skip
+        for f in rows
+        if f.fingerprint not in waived
+    )
+
+
+def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list[Waiver]]:
+    """Everything the gates read about ``release``, in a fixed number of queries, and the
+    active waivers (gate waivers of this release and finding waivers of its component)."""
+    now = now or timezone.now()
+    component = release.component
+    waivers = active_waivers(component, release, now)
+    waived_fingerprints = {w.fingerprint for w in waivers if w.fingerprint}
+    scan = (
+        ScanRun.objects.filter(component=component, commit=release.commit)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    roles: dict[str, list[str]] = {}
+    for role in ComponentRole.objects.filter(component=component).select_related("user"):
+        roles.setdefault(role.role, []).append(role.user.get_username())
+    context = gates.GateContext(
+        version=release.version,
+        commit=release.commit,
+        component_license=component.license,
+        component_url=component.get_absolute_url(),
+        roles_url=component.get_absolute_url() + "#roles",
+        submit_url=reverse("reviews:submit") + f"?component={component.slug}",
+        review=_review_state(component, release.commit),
+        scan=gates.ScanState(
+            url=reverse("scans:scan", kwargs={"pk": scan.pk}), status=scan.status, error=scan.error
+        )
+        if scan
+        else None,
+        findings=_finding_refs(scan, waived_fingerprints) if scan else (),
+        roles={k: tuple(sorted(v)) for k, v in roles.items()},
+        now=now,
+    )
+    return context, waivers
+
+
+def approved_commit(component: Component) -> str:
+    """The commit of the component's approved submission, or empty."""
+    return (
+        Submission.objects.filter(component=component, state=SubmissionState.APPROVED)
+        .order_by("-decided_at", "-id")
+        .values_list("commit", flat=True)
+        .first()
+        or ""
+    )

@@ -1,0 +1,302 @@
+"""Writes for releases and waivers: create, evaluate, cancel, grant, revoke, lapse."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.audit import audit_record
+from governance.models import Component
+from releases import gates, rules
+from releases.enums import OPEN_RELEASE_STATES, RELEASE_TRANSITIONS, GateStatus, ReleaseState
+from releases.models import GateEvaluation, Release, Waiver
+from releases.selectors import approved_commit, gate_context, required_gates
+from releases.versions import Version
+from scans.models import Finding, ScanRun
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+MAX_WAIVER_DAYS = 365
+
+
+# --------------------------------------------------------------------------- releases
+
+
+def release_create(
+    *, component: Component, actor, version: str, commit: str = "", notes: str = ""
+) -> Release:
+    """Create a release of ``component`` and evaluate its gates at once.
+
+    The version must be a semantic version, new for the component and greater than its
+    last published release; the commit defaults to the component's approved commit.
+    Owners and admins may. Audited; the evaluation is stored as the first history entry.
+    """
+    if not rules.can_create_release(actor, component):
+        raise PermissionDenied("Only the component's owners and admins create its releases.")
+    version = (version or "").strip().removeprefix("v")
+    try:
+        parsed = Version(version)
+    except ValueError as exc:
+        raise ValidationError({"version": [str(exc)]}) from exc
+    commit = (commit or "").strip().lower()
+    if not commit:
+        commit = approved_commit(component)
+        if not commit:
+            raise ValidationError(
+                {"commit": ["The component has no approved commit yet: name the commit to "
+                            "release (the gates will say what it still needs)."]}
+            )  # fmt: skip
+    elif not _FULL_SHA.match(commit):
+        raise ValidationError({"commit": ["Give the full 40-character commit id."]})
+    published = [
+        Version(v)
+        for v in Release.objects.filter(
+            component=component, state=ReleaseState.PUBLISHED
+        ).values_list("version", flat=True)
+    ]
+    if published and parsed <= max(published):
+        raise ValidationError(
+            {"version": [f"{version} is not greater than the last published {max(published)}."]}
+        )
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                component=component, version=version, commit=commit,
+                notes=(notes or "").strip(), created_by=actor,
+            )  # fmt: skip
+            audit_record(
+                actor=actor, action="release.created", obj=release,
+                after={"version": version, "commit": commit}, scope=component.audit_scope,
+            )  # fmt: skip
+            _evaluate_locked(release=release, trigger="created", actor=actor)
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"version": [f"{component} already has a release {version}."]}
+        ) from exc
+    return release
+
+
+def release_evaluate(*, release_id: int, trigger: str, actor=None) -> Release | None:
+    """Re-run the release's gates and store the outcome: the release's current gate results
+    and state (blocked or ready), and a history entry when anything changed. Published and
+    cancelled releases are left alone. Idempotent: evaluating twice with no change in the
+    inputs stores one history entry."""
+    with transaction.atomic():
+        release = (
+            Release.objects.select_for_update(of=("self",))
+            .select_related("component")
+            .filter(pk=release_id)
+            .first()
+        )
+        if release is None or release.state not in OPEN_RELEASE_STATES:
+            return release
+        _evaluate_locked(release=release, trigger=trigger, actor=actor)
+    return release
+
+
+def _evaluate_locked(*, release: Release, trigger: str, actor) -> None:
+    now = timezone.now()
+    context, waivers = gate_context(release, now=now)
+    gate_waivers = {w.gate: w for w in waivers if w.gate}
+    results = []
+    for key in required_gates(release.component):
+        definition = gates.GATES[key]
+        outcome = definition.check(context)
+        status, reason = outcome.status, outcome.reason
+        waiver = gate_waivers.get(key)
+        if status == GateStatus.BLOCKED and waiver is not None:
+            status = GateStatus.WAIVED
+            reason = (
+                f"Waived until {waiver.expires_at:%Y-%m-%d} by {waiver.granted_by or 'an admin'} "
+                f"({waiver.reason}). Without the waiver: {reason}"
+            )
+        results.append(
+            {
+                "gate": key,
+                "title": definition.title,
+                "status": status,
+                "reason": reason,
+                "evidence": [{"label": e.label, "url": e.url} for e in outcome.evidence],
+            }
+        )
+    state = (
+        ReleaseState.READY
+        if all(r["status"] != GateStatus.BLOCKED for r in results)
+        else ReleaseState.BLOCKED
+    )
+    changed = state != release.state or results != release.gates
+    before = release.state
+    release.gates = results
+    release.state = state
+    release.evaluated_at = now
+    release.save(update_fields=["gates", "state", "evaluated_at", "updated_at"])
+    if changed:
+        GateEvaluation.objects.create(release=release, trigger=trigger, state=state, gates=results)
+    if state != before:
+        audit_record(
+            actor=actor, action=f"release.{state}", obj=release,
+            before={"state": before}, after={"state": state, "trigger": trigger,
+            "blocked": [r["gate"] for r in results if r["status"] == GateStatus.BLOCKED]},
+            scope=release.component.audit_scope,
+        )  # fmt: skip
+
+
+def release_cancel(*, release: Release, actor, reason: str) -> Release:
+    """Cancel an unpublished release, with a reason. Owners and admins. Idempotent."""
+    if not rules.can_create_release(actor, release.component):
+        raise PermissionDenied("Only the component's owners and admins cancel its releases.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the release is cancelled."]})
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        if locked.state == ReleaseState.CANCELLED:
+            return locked
+        if ReleaseState.CANCELLED not in RELEASE_TRANSITIONS[locked.state]:
+            raise ValidationError({"state": [f"A {locked.state} release cannot be cancelled."]})
+        before = locked.state
+        locked.state = ReleaseState.CANCELLED
+        locked.save(update_fields=["state", "updated_at"])
+        audit_record(
+            actor=actor, action="release.cancelled", obj=locked, before={"state": before},
+            after={"state": locked.state, "reason": reason[:500]},
+            scope=release.component.audit_scope,
+        )  # fmt: skip
+    return locked
+
+
+def component_releases_changed(*, trigger: str, component_id=None, scan_id=None, **_) -> int:
+    """An input of the gates changed (a sign-off, a scan, a triage, a role, a waiver):
+    re-evaluate the component's open releases now, so the page the person lands on next
+    already shows the new verdict. Called after commit; an evaluation is a handful of
+    queries per open release. Returns how many releases were evaluated."""
+    if component_id is None and scan_id is not None:
+        component_id = (
+            ScanRun.objects.filter(pk=scan_id).values_list("component_id", flat=True).first()
+        )
+    if component_id is None:
+        return 0
+    return component_releases_evaluate(component_id=component_id, trigger=trigger)
+
+
+def component_releases_evaluate(*, component_id: int, trigger: str) -> int:
+    """Evaluate every open release of the component; returns how many."""
+    ids = list(
+        Release.objects.filter(
+            component_id=component_id, state__in=OPEN_RELEASE_STATES
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        release_evaluate(release_id=pk, trigger=trigger)
+    return len(ids)
+
+
+# --------------------------------------------------------------------------- waivers
+
+
+def waiver_grant(
+    *, actor, reason: str, owner, expires_at, release: Release | None = None, gate: str = "",
+    finding: Finding | None = None,
+) -> Waiver:  # fmt: skip
+    """Grant an exception: for one gate of one release, or for one finding of a component
+    (by its fingerprint, so it holds across rescans). Only the open-source office (admins)
+    may. Needs a reason, an owner and an expiry within a year. Audited; the component's
+    open releases are re-evaluated after commit."""
+    if not rules.can_grant_waiver(actor):
+        raise PermissionDenied("Only the open-source office (admins) grants waivers.")
+    errors: dict[str, list[str]] = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = ["Say why the exception is acceptable."]
+    if owner is None:
+        errors["owner"] = ["Name the person who owns the exception."]
+    now = timezone.now()
+    if expires_at is None:
+        errors["expires_at"] = ["Give an expiry: waivers always expire."]
+    elif expires_at <= now:
+        errors["expires_at"] = ["The expiry must be in the future."]
+    elif expires_at > now + timedelta(days=MAX_WAIVER_DAYS):
+        errors["expires_at"] = [f"A waiver lasts at most {MAX_WAIVER_DAYS} days."]
+    if (release is None) == (finding is None):
+        errors["__all__"] = ["A waiver is for one gate of a release, or for one finding."]
+    elif release is not None and gate not in gates.GATES:
+        errors["gate"] = [f"Choose one of the gates: {', '.join(gates.GATES)}."]
+    elif finding is not None and finding.scan.component_id is None:
+        errors["finding"] = ["That finding is not from a component's scan."]
+    if errors:
+        raise ValidationError(errors)
+    component = release.component if release is not None else finding.scan.component
+    with transaction.atomic():
+        waiver = Waiver.objects.create(
+            component=component, release=release, gate=gate if release else "",
+            fingerprint=finding.fingerprint if finding else "",
+            finding_label=(f"{finding.kind}/{finding.rule} at {finding.path}:{finding.line}"
+                           if finding else "")[:300],
+            reason=reason, owner=owner, granted_by=actor, expires_at=expires_at,
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="waiver.granted", obj=waiver,
+            after={"gate": waiver.gate, "release": release.pk if release else None,
+                   "finding": waiver.finding_label, "owner": owner.get_username(),
+                   "expires_at": expires_at.isoformat(), "reason": reason[:500]},
+            scope=component.audit_scope,
+        )  # fmt: skip
+        _reevaluate_on_commit(component.pk, "waiver granted")
+    return waiver
+
+
+def waiver_revoke(*, waiver: Waiver, actor) -> Waiver:
+    """Withdraw a waiver before it expires. Admins only; idempotent; audited."""
+    if not rules.can_grant_waiver(actor):
+        raise PermissionDenied("Only the open-source office (admins) revokes waivers.")
+    with transaction.atomic():
+        locked = Waiver.objects.select_for_update().get(pk=waiver.pk)
+        if locked.revoked_at is not None:
+            return locked
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor
+        locked.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(
+            actor=actor, action="waiver.revoked", obj=locked,
+            scope=f"component:{locked.component_id}",
+        )  # fmt: skip
+        _reevaluate_on_commit(locked.component_id, "waiver revoked")
+    return locked
+
+
+def waivers_lapse(*, now=None) -> int:
+    """Notice waivers that expired since the last run: mark each (a conditional update, so
+    two runs never both claim one), audit it, and re-evaluate its component's releases so
+    a gate the waiver covered blocks again by itself. Returns how many lapsed."""
+    now = now or timezone.now()
+    due = list(
+        Waiver.objects.filter(expires_at__lte=now, lapsed_at=None, revoked_at=None).values_list(
+            "pk", "component_id"
+        )
+    )
+    components, lapsed = set(), 0
+    for pk, component_id in due:
+        with transaction.atomic():
+            if not Waiver.objects.filter(pk=pk, lapsed_at=None).update(lapsed_at=now):
+                continue
+            waiver = Waiver.objects.get(pk=pk)
+            audit_record(
+                actor=None, action="waiver.expired", obj=waiver,
+                after={"expired_at": waiver.expires_at.isoformat()},
+                scope=f"component:{component_id}",
+            )  # fmt: skip
+        components.add(component_id)
+        lapsed += 1
+    for component_id in components:
+        component_releases_evaluate(component_id=component_id, trigger="waiver expired")
+    return lapsed
+
+
+def _reevaluate_on_commit(component_id: int, trigger: str) -> None:
+    transaction.on_commit(
+        partial(component_releases_changed, trigger=trigger, component_id=component_id)
+    )

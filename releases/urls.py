@@ -1,0 +1,14 @@
+from django.urls import path
+
+from releases import views
+
+app_name = "releases"
+urlpatterns = [
+    path("components/<slug:slug>/releases/", views.component_releases, name="component-releases"),
+    path("components/<slug:slug>/releases/new/", views.release_create, name="release-create"),
+    path("releases/<int:pk>/", views.release_detail, name="release"),
+    path("releases/<int:pk>/evaluate/", views.release_evaluate, name="release-evaluate"),
+    path("releases/<int:pk>/cancel/", views.release_cancel, name="release-cancel"),
+    path("releases/<int:pk>/waivers/", views.waiver_create, name="waiver-create"),
+    path("waivers/<int:pk>/revoke/", views.waiver_revoke, name="waiver-revoke"),
+]
