@@ -44,6 +44,7 @@ setup: $(STAMP)
 		$(VAR)/demo-repos $(VAR)/run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_releases
 
 run: setup
 	scripts/run.sh

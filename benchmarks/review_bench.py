@@ -150,7 +150,8 @@ def main() -> None:
                 ticket = submission.tickets.get(department__slug="legal")
                 pages = [
                     ("leo", "review queue", "/queue/"),
-                    ("leo", "home", "/"),
+                    ("leo", "inbox", "/inbox/"),
+                    ("leo", "portfolio", "/"),
                     ("admin", "submission list", "/submissions/"),
                     ("admin", "submission page", submission.get_absolute_url()),
                     ("leo", "ticket page", ticket.get_absolute_url()),

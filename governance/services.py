@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from core.audit import audit_record
 from governance.enums import STAGE_TRANSITIONS, CommunityRole, RepositoryKind
@@ -193,9 +193,10 @@ def component_role_set(*, component: Component, user, role: str, actor) -> Compo
     """Give ``user`` the community ``role`` in ``component`` (replacing any other role they
     had there), or take their role away with ``role=""``. Only the component's PMC members
     and admins may; the last PMC member cannot step down or be removed by anyone but an
-    admin, so a component is never left with nobody able to manage it. Audited; setting
-    the role a person already has changes nothing and records nothing. Returns the role
-    row, or None when removed. Re-evaluating releases is up to the caller's signal."""
+    admin, so a component is never left with nobody able to manage it. A named person may
+    view the component (and loses that with the role, unless they own it). Audited;
+    setting the role a person already has changes nothing and records nothing. Returns the
+    role row, or None when removed. Sends ``component_roles_changed`` after commit."""
     from governance import rules
 
     if not rules.can_manage_roles(actor, component):
@@ -223,6 +224,8 @@ def component_role_set(*, component: Component, user, role: str, actor) -> Compo
         if not role:
             current.delete()
             current = None
+            if not component.owners.filter(pk=user.pk).exists():
+                remove_perm("governance.view_component", user, component)
         elif current is None:
             current = ComponentRole.objects.create(
                 component=component, user=user, role=role, added_by=actor
@@ -231,6 +234,9 @@ def component_role_set(*, component: Component, user, role: str, actor) -> Compo
             current.role = role
             current.added_by = actor
             current.save(update_fields=["role", "added_by"])
+        if role:
+            # Named people see the component they are named in.
+            assign_perm("governance.view_component", user, component)
         audit_record(
             actor=actor,
             action="component.role_changed",

@@ -321,3 +321,19 @@ def test_last_pmc_member_cannot_step_down_alone(approved):
     with pytest.raises(PermissionDenied):
         component_role_set(component=state.component, user=state.world.bob,
                            role=CommunityRole.PMC, actor=state.world.alice)  # fmt: skip
+
+
+def test_a_named_person_sees_the_component_until_the_role_goes(approved):
+    state = approved()
+    from governance.rules import can_view_component
+
+    bob = state.world.bob
+    assert not can_view_component(bob, state.component)
+    component_role_set(component=state.component, user=bob, role=CommunityRole.CONTRIBUTOR,
+                       actor=state.pmc)  # fmt: skip
+    bob = type(bob).objects.get(pk=bob.pk)  # a fresh user: guardian caches permissions
+    assert can_view_component(bob, state.component)
+    component_role_set(component=state.component, user=bob, role="", actor=state.pmc)
+    bob = type(bob).objects.get(pk=bob.pk)
+    assert not can_view_component(bob, state.component)
+    assert AuditEvent.objects.filter(action="component.role_changed").count() == 4

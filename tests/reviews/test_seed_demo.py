@@ -49,7 +49,7 @@ def git_head(path) -> str:
     ).stdout.strip()
 
 
-def test_seed_demo_leaves_three_components_in_different_states_and_runs_twice(db, demo_settings):
+def test_seed_demo_leaves_four_components_in_different_states_and_runs_twice(db, demo_settings):
     first = seed()
     after_first = counts()
     second = seed()
@@ -57,7 +57,7 @@ def test_seed_demo_leaves_three_components_in_different_states_and_runs_twice(db
     assert counts() == after_first
     assert "skipped" in second and "created" in first
     assert after_first["users"] == 7
-    assert after_first["components"] == 3
+    assert after_first["components"] == 4
 
     departments = Department.objects.prefetch_related("questions")
     assert {d.slug for d in departments} == {"technical", "compliance", "legal", "security"}
@@ -90,8 +90,11 @@ def test_seed_demo_leaves_three_components_in_different_states_and_runs_twice(db
     assert request.status == SignOffStatus.CURRENT
     assert "config/gateway.yaml" in request.comment and "vault" in request.comment
 
+    rpc = Submission.objects.get(component__slug="rpc-interfaces")
+    assert rpc.state == SubmissionState.APPROVED
+
     repos = demo_settings.GATEHOUSE_DEMO_REPOS_DIR
-    for submission in (mq, config, gateway):
+    for submission in (mq, config, gateway, rpc):
         assert git_head(repos / submission.component.slug) == submission.commit
         assert submission.repository.url == f"file://{repos / submission.component.slug}"
     assert (repos / "mq-core" / "sharding" / "router.py").is_file()
@@ -130,7 +133,7 @@ def test_seed_demo_queues_notifications_instead_of_mailing(
     # One reviewer e-mail per ticket and one decision e-mail per sign-off, queued on commit;
     # the tests' eager Celery runs them here, into the locmem outbox.
     notifications = [c for c in callbacks if getattr(c, "func", None) != review_changed.send]
-    assert len(notifications) == 3 * 4 + SignOff.objects.count()
+    assert len(notifications) == 4 * 4 + SignOff.objects.count()
     assert mail.outbox
     assert all(r.endswith("@example.com") for m in mail.outbox for r in m.to)
 

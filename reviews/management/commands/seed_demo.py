@@ -1,4 +1,4 @@
-"""Seed a demo: the default departments, seven demo users and three components under review.
+"""Seed a demo: the default departments, seven demo users and four components under review.
 
 Every workflow step goes through the real services (submission_create, signoff_create,
 comment_create), so the demo carries the same audit events, object permissions and
@@ -633,6 +633,65 @@ CROSSING_ENGINE = "xeng-ldn-dc2.corp.example.internal:7001"
     ),
 ]
 
+RPC_INTERFACES_COMMITS = [
+    DemoCommit(
+        "Publish the RPC interface definitions and the codec",
+        "2025-04-14T08:30:00+00:00",
+        {
+            "README.md": """\
+# rpc-interfaces
+
+The interface layer of the Example middleware stack: the message schemas every
+service speaks, and the small codec that reads and writes them.
+
+    from rpc.codec import encode, decode
+
+    frame = encode({"op": "ping", "seq": 1})
+    assert decode(frame)["op"] == "ping"
+""",
+            "LICENSE": APACHE_LICENSE,
+            "CONTRIBUTING.md": "# Contributing\n\nOpen a pull request with a test; the "
+            "committers review within a week.\n",
+            "CODE_OF_CONDUCT.md": "# Code of conduct\n\nWe follow the Contributor Covenant, "
+            "version 2.1.\n",
+            "SECURITY.md": "# Security\n\nReport vulnerabilities privately through the "
+            "project's security advisories; we answer within two working days.\n",
+            "rpc/__init__.py": _py("Apache-2.0", '__version__ = "2.1.0"\n'),
+            "rpc/codec.py": _py(
+                "Apache-2.0",
+                """\
+import json
+
+MAGIC = b"RPC1"
+
+
+def encode(message: dict) -> bytes:
+    body = json.dumps(message, separators=(",", ":"), sort_keys=True).encode()
+    return MAGIC + len(body).to_bytes(4, "big") + body
+
+
+def decode(frame: bytes) -> dict:
+    if frame[:4] != MAGIC:
+        raise ValueError("not an RPC1 frame")
+    size = int.from_bytes(frame[4:8], "big")
+    return json.loads(frame[8 : 8 + size])
+""",
+            ),
+            "tests/test_codec.py": _py(
+                "Apache-2.0",
+                """\
+from rpc.codec import decode, encode
+
+
+def test_round_trip():
+    assert decode(encode({"op": "ping"})) == {"op": "ping"}
+""",
+            ),
+        },
+    ),
+]
+
+
 COMPONENTS: list[DemoComponent] = [
     DemoComponent(
         slug="mq-core",
@@ -748,6 +807,29 @@ COMPONENTS: list[DemoComponent] = [
             ),
         ],
     ),
+    DemoComponent(
+        slug="rpc-interfaces",
+        name="RPC Interfaces",
+        license="Apache-2.0",
+        description=(
+            "The interface layer every service speaks: message schemas and the codec. "
+            "Clean from the start; the model for the others."
+        ),
+        open_paths=[],
+        internal_paths=[],
+        submitter="alice",
+        justification=(
+            "Partners implement our RPC protocol today from a PDF; publishing the schemas and "
+            "the codec lets them test against the real thing."
+        ),
+        commits=RPC_INTERFACES_COMMITS,
+        review=[
+            Decide("tina", Decision.APPROVE),
+            Decide("cora", Decision.APPROVE),
+            Decide("leo", Decision.APPROVE, "Apache-2.0 throughout, headers and LICENSE agree."),
+            Decide("sam", Decision.APPROVE),
+        ],
+    ),
 ]
 
 
@@ -815,7 +897,7 @@ def ensure_repository(path: Path, commits: list[DemoCommit], author: DemoUser) -
 
 class Command(BaseCommand):
     help = (
-        "Create demo departments, users (password 'gatehouse-demo') and three components "
+        "Create demo departments, users (password 'gatehouse-demo') and four components "
         "in different review states, with real git repositories. Safe to run again."
     )
 
