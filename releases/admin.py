@@ -1,11 +1,31 @@
+from django import forms
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
+from releases import gates
 from releases.models import GateEvaluation, GatePolicy, Release, Waiver
+
+
+class GatePolicyForm(forms.ModelForm):
+    class Meta:
+        model = GatePolicy
+        fields = ["component", "gates"]
+
+    def clean_gates(self):
+        keys = self.cleaned_data["gates"]
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise forms.ValidationError('A list of gate keys, e.g. ["reviews", "scan"].')
+        unknown = [k for k in keys if k not in gates.GATES]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown gate(s): {', '.join(unknown)}. Known: {', '.join(gates.GATES)}."
+            )
+        return keys
 
 
 @admin.register(GatePolicy)
 class GatePolicyAdmin(admin.ModelAdmin):
+    form = GatePolicyForm
     list_display = ["__str__", "updated_at"]
 
 

@@ -146,3 +146,15 @@ def test_release_and_component_pages_query_count_does_not_grow(client, approved)
         release_evaluate(release_id=release.pk, trigger=f"t{_}")
     large = [_queries(client, u) for u in urls]
     assert small == large
+
+
+def test_gate_policy_admin_refuses_unknown_gates(client, world):
+    login(client, world.admin)
+    url = reverse("admin:releases_gatepolicy_add")
+    bad = client.post(url, {"component": "", "gates": '["reviews", "vibes"]'})
+    assert bad.status_code == 200 and "Unknown gate(s): vibes" in bad.content.decode()
+    from releases.models import GatePolicy
+
+    assert not GatePolicy.objects.exists()
+    client.post(url, {"component": "", "gates": '["reviews", "scan"]'})
+    assert GatePolicy.objects.get().gates == ["reviews", "scan"]
