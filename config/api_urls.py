@@ -1,8 +1,10 @@
 """The REST API, mounted under /api/ by config.urls."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from governance.api import ComponentViewSet
+from releases.api import DashboardView, ReleaseViewSet, WaiverViewSet
 from reviews.api import SubmissionViewSet, TicketViewSet
 from scans.api import FindingViewSet, ScanViewSet
 
@@ -12,5 +14,10 @@ router.register("submissions", SubmissionViewSet, basename="api-submission")
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("scans", ScanViewSet, basename="api-scan")
 router.register("findings", FindingViewSet, basename="api-finding")
+router.register("releases", ReleaseViewSet, basename="api-release")
+router.register("waivers", WaiverViewSet, basename="api-waiver")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
+    *router.urls,
+]

@@ -197,13 +197,20 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",
-    "DESCRIPTION": "Open-source governance: components, submissions, review tickets, sign-offs.",
+    "DESCRIPTION": (
+        "Open-source governance: components and their roles, submissions, review tickets, "
+        "sign-offs, scans, releases and their gates, waivers, the portfolio."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {
         "ScanStatusEnum": "scans.enums.ScanStatus",
         "SignOffStatusEnum": "reviews.enums.SignOffStatus",
         "TriageStateEnum": "scans.enums.TriageState",
+        "ReleaseStateEnum": "releases.enums.ReleaseState",
+        "GateStatusEnum": "releases.enums.GateStatus",
+        "CommunityRoleEnum": "governance.enums.CommunityRole",
+        "DepartmentChipEnum": "releases.serializers.CHIP_STATES",
     },
 }
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from governance import selectors, services
-from governance.serializers import ComponentCreateSerializer, ComponentSerializer
+from governance import rules, selectors, services
+from governance.serializers import (
+    ComponentCreateSerializer,
+    ComponentRoleSerializer,
+    ComponentRoleSetSerializer,
+    ComponentSerializer,
+)
 
 
 class ComponentViewSet(
@@ -42,3 +49,40 @@ class ComponentViewSet(
         )
         component = self.get_queryset().get(pk=component.pk)
         return Response(ComponentSerializer(component).data, status=status.HTTP_201_CREATED)
+
+    def _roles_response(self, component) -> Response:
+        roles = selectors.component_roles(component).select_related("added_by")
+        return Response(ComponentRoleSerializer(roles, many=True).data)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses=ComponentRoleSerializer(many=True),
+        summary="The component's community roles (PMC members, committers, contributors)",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=ComponentRoleSetSerializer,
+        responses=ComponentRoleSerializer(many=True),
+        summary="Give a person a role, or take it away; answers with the roles after it",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def roles(self, request, slug=None):
+        """Whoever may see the component sees its roles; its PMC members and admins change
+        them, one person at a time."""
+        component = self.get_object()
+        if request.method == "GET":
+            return self._roles_response(component)
+        # Refused before the body is read, as on the component page: someone who may not
+        # manage the roles learns nothing, not even whether a username exists.
+        if not rules.can_manage_roles(request.user, component):
+            raise PermissionDenied("Only the component's PMC members and admins manage its roles.")
+        serializer = ComponentRoleSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.component_role_set(
+            component=component,
+            user=serializer.validated_data["user"],
+            role=serializer.validated_data["role"],
+            actor=request.user,
+        )
+        return self._roles_response(component)

@@ -3,9 +3,11 @@ license, glob or slug owner is belongs to ``governance.services``."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from governance.models import Component
+from governance.enums import CommunityRole
+from governance.models import Component, ComponentRole
 
 # Bounds the request size of free text; the service decides what is acceptable inside it.
 MAX_DESCRIPTION = 10_000
@@ -63,3 +65,33 @@ class ComponentSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class ComponentRoleSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    role = serializers.ChoiceField(choices=CommunityRole.choices, read_only=True)
+    added_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ComponentRole
+        fields = ["username", "role", "added_by", "created_at"]
+        read_only_fields = fields
+
+
+class ComponentRoleSetSerializer(serializers.Serializer):
+    """Give a person a community role in the component, or take it away (``role: ""``)."""
+
+    # Validated into the User it names, under ``user``.
+    username = serializers.CharField(max_length=150, source="user")
+    role = serializers.ChoiceField(
+        choices=CommunityRole.choices,
+        allow_blank=True,
+        help_text='The role to give; "" takes the person\'s role away.',
+    )
+
+    def validate_username(self, value: str):
+        """The active user of that name, in place of the name."""
+        user = get_user_model().objects.filter(username=value, is_active=True).first()
+        if user is None:
+            raise serializers.ValidationError(f"No active user is called {value!r}.")
+        return user

@@ -140,6 +140,7 @@ def _finding_refs(scan: ScanRun, waived: set[str]) -> tuple[gates.FindingRef, ..
             url=f"{url}#finding-{f.pk}",
             license=f.license,
             source=(f.data or {}).get("source", ""),
+            pk=f.pk,
         )  # fmt: skip
         for f in rows
         if f.fingerprint not in waived

@@ -17,6 +17,7 @@ from releases.enums import OPEN_RELEASE_STATES, RELEASE_TRANSITIONS, GateStatus,
 from releases.models import GateEvaluation, Release, Waiver
 from releases.selectors import approved_commit, gate_context, required_gates
 from releases.versions import Version
+from scans.enums import TriageState
 from scans.models import Finding, ScanRun
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -62,21 +63,22 @@ def release_create(
         raise ValidationError(
             {"version": [f"{version} is not greater than the last published {max(published)}."]}
         )
-    try:
-        with transaction.atomic():
-            release = Release.objects.create(
-                component=component, version=version, commit=commit,
-                notes=(notes or "").strip(), created_by=actor,
-            )  # fmt: skip
-            audit_record(
-                actor=actor, action="release.created", obj=release,
-                after={"version": version, "commit": commit}, scope=component.audit_scope,
-            )  # fmt: skip
-            _evaluate_locked(release=release, trigger="created", actor=actor)
-    except IntegrityError as exc:
-        raise ValidationError(
-            {"version": [f"{component} already has a release {version}."]}
-        ) from exc
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: only the insert can hit the constraint
+                release = Release.objects.create(
+                    component=component, version=version, commit=commit,
+                    notes=(notes or "").strip(), created_by=actor,
+                )  # fmt: skip
+        except IntegrityError as exc:
+            raise ValidationError(
+                {"version": [f"{component} already has a release {version}."]}
+            ) from exc
+        audit_record(
+            actor=actor, action="release.created", obj=release,
+            after={"version": version, "commit": commit}, scope=component.audit_scope,
+        )  # fmt: skip
+        _evaluate_locked(release=release, trigger="created", actor=actor)
     return release
 
 
@@ -221,12 +223,20 @@ def waiver_grant(
         errors["expires_at"] = ["The expiry must be in the future."]
     elif expires_at > now + timedelta(days=MAX_WAIVER_DAYS):
         errors["expires_at"] = [f"A waiver lasts at most {MAX_WAIVER_DAYS} days."]
+    if owner is not None and not owner.is_active:
+        errors["owner"] = ["The owner must be an active user."]
     if (release is None) == (finding is None):
         errors["__all__"] = ["A waiver is for one gate of a release, or for one finding."]
-    elif release is not None and gate not in gates.GATES:
-        errors["gate"] = [f"Choose one of the gates: {', '.join(gates.GATES)}."]
-    elif finding is not None and finding.scan.component_id is None:
+    elif release is not None:
+        required = [g["gate"] for g in release.gates] or required_gates(release.component)
+        if release.state not in OPEN_RELEASE_STATES:
+            errors["release"] = [f"A {release.state} release takes no more waivers."]
+        elif gate not in required:
+            errors["gate"] = [f"Choose one of this release's gates: {', '.join(required)}."]
+    elif finding.scan.component_id is None:
         errors["finding"] = ["That finding is not from a component's scan."]
+    elif finding.state != TriageState.OPEN:
+        errors["finding"] = [f"That finding is already triaged ({finding.state})."]
     if errors:
         raise ValidationError(errors)
     component = release.component if release is not None else finding.scan.component
@@ -262,7 +272,7 @@ def waiver_revoke(*, waiver: Waiver, actor) -> Waiver:
         locked.save(update_fields=["revoked_at", "revoked_by"])
         audit_record(
             actor=actor, action="waiver.revoked", obj=locked,
-            scope=f"component:{locked.component_id}",
+            scope=waiver.component.audit_scope,
         )  # fmt: skip
         _reevaluate_on_commit(locked.component_id, "waiver revoked")
     return locked
@@ -283,11 +293,11 @@ def waivers_lapse(*, now=None) -> int:
         with transaction.atomic():
             if not Waiver.objects.filter(pk=pk, lapsed_at=None).update(lapsed_at=now):
                 continue
-            waiver = Waiver.objects.get(pk=pk)
+            waiver = Waiver.objects.select_related("component").get(pk=pk)
             audit_record(
                 actor=None, action="waiver.expired", obj=waiver,
                 after={"expired_at": waiver.expires_at.isoformat()},
-                scope=f"component:{component_id}",
+                scope=waiver.component.audit_scope,
             )  # fmt: skip
         components.add(component_id)
         lapsed += 1

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from functools import total_ordering
 
+# re.ASCII: \d is 0-9 only (not other scripts' digits); fullmatch: no trailing newline.
 _SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?",
+    re.ASCII,
 )
+MAX_LENGTH = 64
 
 
 @total_ordering
@@ -18,10 +21,11 @@ class Version:
     a pre-release sorts before its release (1.0.0-rc.1 < 1.0.0)."""
 
     def __init__(self, text: str):
-        match = _SEMVER.match(text)
+        match = _SEMVER.fullmatch(text) if len(text) <= MAX_LENGTH else None
         if not match:
             raise ValueError(
-                f"{text!r} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.4.0 or 2.0.0-rc.1)."
+                f"{text[:80]!r} is not a semantic version of at most {MAX_LENGTH} characters "
+                "(MAJOR.MINOR.PATCH, e.g. 1.4.0 or 2.0.0-rc.1)."
             )
         self.text = text
         self.core = tuple(int(match.group(i)) for i in (1, 2, 3))

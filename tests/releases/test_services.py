@@ -266,6 +266,8 @@ def test_only_admins_grant_waivers_and_bad_input_writes_nothing(approved):
         ("1.0", "is not a semantic version"),
         ("01.0.0", "is not a semantic version"),
         ("banana", "is not a semantic version"),
+        ("1\u0661.0.0", "is not a semantic version"),  # another script's digit
+        ("1.0.0-" + "a" * 70, "at most 64 characters"),
         ("1.0.0", "already has a release 1.0.0"),
     ],
 )
@@ -337,3 +339,34 @@ def test_a_named_person_sees_the_component_until_the_role_goes(approved):
     bob = type(bob).objects.get(pk=bob.pk)
     assert not can_view_component(bob, state.component)
     assert AuditEvent.objects.filter(action="component.role_changed").count() == 4
+
+
+def test_waivers_only_for_open_releases_their_gates_and_open_findings(
+    approved, django_capture_on_commit_callbacks
+):
+    files = {**CLEAN_FILES, "core/hosts.py": 'URL = "https://wiki.corp.example-internal.net/x"\n'}
+    state = approved(files)
+    world = state.world
+    release = state.release()
+    GatePolicy.objects.create(component=state.component, gates=["reviews", "scan"])
+    other = state.release("1.0.1")
+    week = timezone.now() + timedelta(days=7)
+    base = {"actor": world.admin, "reason": "r", "owner": world.alice, "expires_at": week}
+    with pytest.raises(ValidationError, match="this release's gates: reviews, scan"):
+        waiver_grant(release=other, gate="community", **base)
+    finding = Finding.objects.get(kind="internal_ref")
+    with django_capture_on_commit_callbacks(execute=True):
+        finding_triage(finding=finding, actor=world.reviewers["compliance"],
+                       state=TriageState.FALSE_POSITIVE, reason="Test fixture.")  # fmt: skip
+    finding.refresh_from_db()
+    with pytest.raises(ValidationError, match="already triaged"):
+        waiver_grant(finding=finding, **base)
+    release_cancel(release=release, actor=world.alice, reason="Superseded by 1.0.1.")
+    release.refresh_from_db()
+    with pytest.raises(ValidationError, match="cancelled release takes no more waivers"):
+        waiver_grant(release=release, gate="scan", **base)
+    world.bob.is_active = False
+    world.bob.save()
+    with pytest.raises(ValidationError, match="active user"):
+        waiver_grant(release=other, gate="scan", **{**base, "owner": world.bob})
+    assert not Waiver.objects.exists()

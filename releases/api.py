@@ -1,0 +1,206 @@
+"""REST endpoints for releases, waivers and the portfolio dashboard.
+
+Reads go through ``releases.selectors`` and ``releases.dashboard`` (a release or waiver
+the caller may not see is a 404, the same as one that does not exist); writes go through
+``releases.services``, whose ValidationError and PermissionDenied become 400 and 403 via
+``core.api.api_exception_handler``.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from governance.selectors import visible_components
+from releases import dashboard, rules, selectors, services
+from releases.models import Release, Waiver
+from releases.serializers import (
+    DashboardFilterSerializer,
+    DashboardSerializer,
+    ReleaseCancelSerializer,
+    ReleaseCreateSerializer,
+    ReleaseFilterSerializer,
+    ReleaseSerializer,
+    WaiverCreateSerializer,
+    WaiverFilterSerializer,
+    WaiverSerializer,
+)
+
+# Ids in URLs: digits only, and short enough for a 64-bit column.
+ID_REGEX = r"[0-9]{1,18}"
+
+
+class ReleaseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Releases of the components the caller may see, newest first, with their gates."""
+
+    serializer_class = ReleaseSerializer
+    lookup_value_regex = ID_REGEX
+
+    def get_queryset(self):
+        queryset = selectors.visible_releases(self.request.user).select_related(
+            "component", "created_by"
+        )
+        if self.action == "list":
+            filters = ReleaseFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            data = filters.validated_data
+            if "component" in data:
+                queryset = queryset.filter(component__slug=data["component"])
+            if "state" in data:
+                queryset = queryset.filter(state=data["state"])
+        return queryset.order_by("-created_at", "-pk")
+
+    def _response(self, release: Release, status_code=status.HTTP_200_OK) -> Response:
+        # Read back: the evaluation wrote the state and gates in its own transaction.
+        release = self.get_queryset().get(pk=release.pk)
+        return Response(ReleaseSerializer(release).data, status=status_code)
+
+    @extend_schema(parameters=[ReleaseFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ReleaseCreateSerializer,
+        responses={201: ReleaseSerializer},
+        summary="Create a release of a component you own; its gates are evaluated at once",
+    )
+    def create(self, request):
+        serializer = ReleaseCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        release = services.release_create(actor=request.user, **serializer.validated_data)
+        return self._response(release, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=ReleaseSerializer,
+        summary="Evaluate the release's gates again now",
+    )
+    @action(detail=True, methods=["post"])
+    def evaluate(self, request, pk=None):
+        release = self.get_object()
+        services.release_evaluate(release_id=release.pk, trigger="manual", actor=request.user)
+        return self._response(release)
+
+    @extend_schema(
+        request=ReleaseCancelSerializer,
+        responses=ReleaseSerializer,
+        summary="Cancel an unpublished release, with a reason (owners and admins)",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        release = self.get_object()
+        serializer = ReleaseCancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.release_cancel(
+            release=release, actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return self._response(release)
+
+
+def visible_waivers(user) -> QuerySet[Waiver]:
+    """Every waiver for the open-source office; others see those of the components they
+    may see."""
+    if user.is_superuser:
+        return Waiver.objects.all()
+    return Waiver.objects.filter(component__in=visible_components(user))
+
+
+class WaiverViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Waivers (exceptions to a gate or a finding), newest first."""
+
+    serializer_class = WaiverSerializer
+    lookup_value_regex = ID_REGEX
+
+    def get_queryset(self):
+        queryset = visible_waivers(self.request.user).select_related(
+            "component", "owner", "granted_by", "revoked_by"
+        )
+        if self.action == "list":
+            filters = WaiverFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            data = filters.validated_data
+            if "component" in data:
+                queryset = queryset.filter(component__slug=data["component"])
+            if "release" in data:
+                queryset = queryset.filter(release_id=data["release"])
+            active = Q(revoked_at=None, expires_at__gt=timezone.now())
+            if data.get("active") is True:
+                queryset = queryset.filter(active)
+            elif data.get("active") is False:
+                queryset = queryset.exclude(active)
+        return queryset.order_by("-created_at", "-pk")
+
+    @extend_schema(parameters=[WaiverFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=WaiverCreateSerializer,
+        responses={201: WaiverSerializer},
+        summary="Grant a waiver for a gate of a release or for a finding (admins)",
+    )
+    def create(self, request):
+        # Refused before the body is read, as on the release page.
+        if not rules.can_grant_waiver(request.user):
+            raise PermissionDenied("Only the open-source office (admins) grants waivers.")
+        serializer = WaiverCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        waiver = services.waiver_grant(actor=request.user, **serializer.validated_data)
+        waiver = self.get_queryset().get(pk=waiver.pk)
+        return Response(WaiverSerializer(waiver).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=WaiverSerializer,
+        summary="Withdraw a waiver before it expires (admins)",
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        waiver = services.waiver_revoke(waiver=self.get_object(), actor=request.user)
+        waiver = self.get_queryset().get(pk=waiver.pk)
+        return Response(WaiverSerializer(waiver).data)
+
+
+class DashboardView(generics.GenericAPIView):
+    """The portfolio as JSON: one row per visible component, filtered, sorted and paged
+    like the portfolio page, and the counters over every visible component. The same
+    number of queries whatever the size of the portfolio."""
+
+    serializer_class = DashboardSerializer
+
+    @extend_schema(
+        parameters=[
+            DashboardFilterSerializer,
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Rows per page."),
+            OpenApiParameter("offset", OpenApiTypes.INT, description="Rows to skip."),
+        ],
+        responses=DashboardSerializer,
+        summary="The portfolio: counters and one row per component",
+    )
+    def get(self, request):
+        params = DashboardFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = dashboard.PortfolioFilters.from_params(params.as_params())
+        page = self.paginate_queryset(dashboard.portfolio_queryset(request.user, filters))
+        body = {
+            "counters": dashboard.portfolio_counters(request.user),
+            "count": self.paginator.count,
+            "next": self.paginator.get_next_link(),
+            "previous": self.paginator.get_previous_link(),
+            "results": dashboard.portfolio_rows(list(page)),
+        }
+        return Response(DashboardSerializer(body).data)

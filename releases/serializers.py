@@ -1,0 +1,291 @@
+"""API shapes for releases, waivers and the portfolio dashboard.
+
+Input serializers check types and sizes and look up what the body names (among the rows
+the caller may see); whether a version, commit, reason or expiry is acceptable, and who
+may act, is ``releases.services``'s to say.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from governance.enums import Stage
+from governance.selectors import visible_components
+from releases.dashboard import DEPARTMENT_CHIPS, SORTS
+from releases.enums import GateStatus, ReleaseState
+from releases.models import Release, Waiver
+from releases.selectors import visible_releases
+from reviews.serializers import VisibleComponentField
+from scans.enums import ScanStatus
+from scans.models import Finding
+
+# Ids in bodies and filters: short enough for a 64-bit column.
+MAX_ID = 2**62
+MAX_TEXT = 10_000
+#: How far each department's review is, as the portfolio shows it.
+CHIP_STATES = [*dict.fromkeys(DEPARTMENT_CHIPS.values()), "stale"]
+
+# --------------------------------------------------------------------------- input
+
+
+class ReleaseCreateSerializer(serializers.Serializer):
+    """A new release. A blank or malformed version is left to the service, whose message
+    says what a semantic version looks like."""
+
+    component = VisibleComponentField(help_text="Slug of a component you own.")
+    version = serializers.CharField(
+        max_length=64, allow_blank=True, help_text="A semantic version, e.g. 1.4.0 or 2.0.0-rc.1."
+    )
+    commit = serializers.CharField(
+        max_length=40,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text="The full commit id; left out, the commit the departments approved.",
+    )
+    notes = serializers.CharField(max_length=MAX_TEXT, allow_blank=True, required=False, default="")
+
+
+class ReleaseFilterSerializer(serializers.Serializer):
+    """Query parameters of the release list."""
+
+    component = serializers.SlugField(max_length=80, required=False, help_text="Component slug.")
+    state = serializers.ChoiceField(choices=ReleaseState.choices, required=False)
+
+
+class ReleaseCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=MAX_TEXT, allow_blank=True, help_text="Why the release is cancelled."
+    )
+
+
+def _visible_findings(user) -> QuerySet[Finding]:
+    findings = Finding.objects.select_related("scan__component")
+    if user.is_superuser:
+        return findings
+    return findings.filter(scan__component__in=visible_components(user))
+
+
+class WaiverCreateSerializer(serializers.Serializer):
+    """An exception for one gate of a release (``release`` and ``gate``), or for one
+    finding of a component (``finding``: it holds across rescans, by fingerprint)."""
+
+    release = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None
+    )
+    gate = serializers.CharField(
+        max_length=40, allow_blank=True, required=False, default="", help_text="A gate key."
+    )
+    finding = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None
+    )
+    reason = serializers.CharField(max_length=MAX_TEXT, allow_blank=True)
+    owner = serializers.CharField(
+        max_length=150, allow_blank=True, help_text="Username of the person who owns it."
+    )
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Within a year; waivers always expire."
+    )
+
+    def _user(self):
+        return self.context["request"].user
+
+    def validate_release(self, value) -> Release | None:
+        if value is None:
+            return None
+        release = (
+            visible_releases(self._user()).select_related("component").filter(pk=value).first()
+        )
+        if release is None:
+            raise serializers.ValidationError(f"No such release: {value}.")
+        return release
+
+    def validate_finding(self, value) -> Finding | None:
+        if value is None:
+            return None
+        finding = _visible_findings(self._user()).filter(pk=value).first()
+        if finding is None:
+            raise serializers.ValidationError(f"No such finding: {value}.")
+        return finding
+
+    def validate_owner(self, value: str):
+        if not value:
+            return None  # the service says that a waiver needs an owner
+        user = get_user_model().objects.filter(username=value, is_active=True).first()
+        if user is None:
+            raise serializers.ValidationError(f"No active user is called {value!r}.")
+        return user
+
+
+class WaiverFilterSerializer(serializers.Serializer):
+    """Query parameters of the waiver list."""
+
+    component = serializers.SlugField(max_length=80, required=False, help_text="Component slug.")
+    release = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    active = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: neither revoked nor expired; false: revoked or expired.",
+    )
+
+
+class DashboardFilterSerializer(serializers.Serializer):
+    """The portfolio's filters: the same query parameters as the portfolio page."""
+
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False, allow_blank=True)
+    blocked = serializers.BooleanField(
+        required=False, help_text="Only components whose latest release is blocked."
+    )
+    waiting_on = serializers.SlugField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        help_text="Department slug: only components with a pending ticket there.",
+    )
+    owner = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, help_text="Owner's username."
+    )
+    q = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="Part of a name or slug."
+    )
+    sort = serializers.ChoiceField(choices=list(SORTS), required=False, allow_blank=True)
+
+    def as_params(self) -> dict[str, str]:
+        """The validated filters as the query parameters ``PortfolioFilters`` reads."""
+        data = dict(self.validated_data)
+        data["blocked"] = "1" if data.get("blocked") else ""
+        return data
+
+
+# --------------------------------------------------------------------------- output
+
+
+class EvidenceSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    url = serializers.CharField(help_text="A page showing it; may be empty.")
+
+
+class GateResultSerializer(serializers.Serializer):
+    gate = serializers.CharField(help_text="The gate's key, e.g. reviews, scan, licensing.")
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=GateStatus.choices)
+    reason = serializers.CharField(help_text="Why it passes or what it still needs.")
+    evidence = EvidenceSerializer(many=True)
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    component = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    state = serializers.ChoiceField(choices=ReleaseState.choices, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    gates = GateResultSerializer(
+        many=True, read_only=True, help_text="The latest evaluation, one entry per gate."
+    )
+
+    class Meta:
+        model = Release
+        fields = [
+            "id", "component", "version", "commit", "notes", "state", "gates", "created_by",
+            "created_at", "updated_at", "evaluated_at", "published_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class WaiverSerializer(serializers.ModelSerializer):
+    component = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    release = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The release whose gate is waived; null for a finding waiver."
+    )
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    revoked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    active = serializers.SerializerMethodField(help_text="Neither revoked nor expired.")
+
+    class Meta:
+        model = Waiver
+        fields = [
+            "id", "component", "release", "gate", "fingerprint", "finding_label", "reason",
+            "owner", "granted_by", "created_at", "expires_at", "revoked_at", "revoked_by",
+            "lapsed_at", "active",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_active(self, waiver: Waiver) -> bool:
+        return waiver.is_active(timezone.now())
+
+
+class CountersSerializer(serializers.Serializer):
+    components = serializers.IntegerField()
+    by_stage = serializers.SerializerMethodField(help_text="Components per stage.")
+    releases_blocked = serializers.IntegerField(help_text="Latest releases that are blocked.")
+    releases_ready = serializers.IntegerField(help_text="Latest releases that are ready.")
+    open_blocking_findings = serializers.IntegerField(
+        help_text="Open blocking findings of the components' latest scans."
+    )
+    pending_tickets = serializers.IntegerField(
+        help_text="Review tickets still waiting on a department."
+    )
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_by_stage(self, counters) -> dict[str, int]:
+        # Every stage, zero included, so a client need not know which ones exist.
+        return {stage: counters.by_stage.get(stage, 0) for stage in Stage.values}
+
+
+class DepartmentChipSerializer(serializers.Serializer):
+    department = serializers.CharField(help_text="Department slug.")
+    name = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=CHIP_STATES,
+        help_text="stale: pending, with sign-offs made on an earlier commit.",
+    )
+
+    def to_representation(self, instance):
+        slug, name, chip = instance
+        return super().to_representation({"department": slug, "name": name, "state": chip})
+
+
+class RowReleaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+    state = serializers.ChoiceField(choices=ReleaseState.choices)
+
+
+class RowScanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ScanStatus.choices)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class PortfolioRowSerializer(serializers.Serializer):
+    slug = serializers.CharField(source="component.slug")
+    name = serializers.CharField(source="component.name")
+    stage = serializers.ChoiceField(choices=Stage.choices, source="component.stage")
+    departments = DepartmentChipSerializer(
+        many=True, help_text="The latest submission's review, one entry per department."
+    )
+    blocking = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Open blocking findings of the latest scan, by kind.",
+    )
+    blocking_total = serializers.IntegerField()
+    latest_release = RowReleaseSerializer(
+        source="release", allow_null=True, help_text="The latest release not cancelled."
+    )
+    last_scan = RowScanSerializer(
+        source="scan", allow_null=True, help_text="The latest finished scan."
+    )
+
+
+class DashboardSerializer(serializers.Serializer):
+    """One page of the portfolio, with the counters over every visible component."""
+
+    counters = CountersSerializer()
+    count = serializers.IntegerField(help_text="Components matching the filters.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PortfolioRowSerializer(many=True)
