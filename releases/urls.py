@@ -11,4 +11,7 @@ urlpatterns = [
     path("releases/<int:pk>/cancel/", views.release_cancel, name="release-cancel"),
     path("releases/<int:pk>/waivers/", views.waiver_create, name="waiver-create"),
     path("waivers/<int:pk>/revoke/", views.waiver_revoke, name="waiver-revoke"),
+    path("departments/", views.department_list, name="departments"),
+    path("departments/<slug:slug>/", views.department_detail, name="department"),
+    path("charts/", views.charts_page, name="charts"),
 ]

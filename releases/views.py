@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import add_service_errors
-from governance.models import Component
+from governance.models import Component, Department
 from governance.selectors import component_detail
-from releases import dashboard, rules, selectors, services
+from releases import charts, dashboard, departments, rules, selectors, services
 from releases.enums import OPEN_RELEASE_STATES, GateStatus
 from releases.forms import CancelForm, ReleaseForm, WaiverForm
 from releases.models import Release, Waiver
@@ -216,3 +216,95 @@ def component_releases(request, slug):
     if not request.htmx:
         template = "releases/component_releases.html"
     return render(request, template, context)
+
+
+DEPARTMENT_PAGE_SIZE = 50
+
+
+@login_required
+def department_list(request):
+    """The active departments with their open and overdue tickets; links to the ones the
+    user reviews for (admins: all)."""
+    rows = departments.department_index(request.user, now=timezone.now())
+    return render(request, "releases/department_list.html", {"rows": rows})
+
+
+@login_required
+def department_detail(request, slug):
+    """One department's open tickets, counters and reviewer workload: for its reviewers
+    and admins; 404 for anyone else, as for anything not theirs to see."""
+    try:
+        department = departments.department_for(request.user, slug)
+    except Department.DoesNotExist as exc:
+        raise Http404("Not found, or not yours to see.") from exc
+    now = timezone.now()
+    counters = departments.department_counters(department, now=now)
+    page = Paginator(
+        departments.department_tickets(department, now=now), DEPARTMENT_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "releases/department_detail.html",
+        {
+            "department": department,
+            "counters": counters,
+            "page": page,
+            "tickets": departments.with_age(page.object_list, now=now),
+            "workload": departments.department_workload(
+                department, waiting=counters.waiting, now=now
+            ),
+        },
+    )
+
+
+@login_required
+def charts_page(request):
+    """Activity, review speed and open findings, drawn as inline SVG, over the components
+    the user may see."""
+    now = timezone.now()
+    user = request.user
+    activity = departments.weekly_activity(user, now=now)
+    weeks = [f"{w.day} {w:%b}" for w in activity.weeks]
+    medians = departments.approval_medians(user, now=now)
+    findings = departments.open_findings_over_time(user, now=now)
+    figures = [
+        (
+            charts.bar_chart(
+                title="Submissions and releases per week",
+                categories=weeks,
+                series=[
+                    charts.Series("Submissions", activity.submissions),
+                    charts.Series("Releases", activity.releases),
+                ],
+                x_label="Week starting",
+                y_label="Created",
+            ),
+            "Submissions and releases created in each of the last 12 weeks (weeks start on "
+            "Monday).",
+        ),
+        (
+            charts.bar_chart(
+                title="Median days from submission to approval",
+                categories=[m.name for m in medians],
+                series=[charts.Series("Median days", [m.median_days for m in medians])],
+                notes=[f"{m.approvals} approved" for m in medians],
+                x_label="Department",
+                y_label="Days",
+            ),
+            "Per department, over the reviews approved in the last 180 days: the median "
+            "time from the submission to the department's approval. No bar: no approval.",
+        ),
+        (
+            charts.line_chart(
+                title="Open findings by kind",
+                categories=[f"{w.day} {w:%b}" for w in findings.weeks],
+                series=[charts.Series(kind, n) for kind, n in findings.by_kind.items()],
+                x_label="Week starting",
+                y_label="Open findings",
+            ),
+            "Open blocking and warning findings, by kind, in each component's latest "
+            "finished scan as of the end of each week (a finding counts as open that week "
+            "if it was triaged or fixed only later).",
+        ),
+    ]
+    return render(request, "releases/charts.html", {"figures": figures})
