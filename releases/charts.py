@@ -79,7 +79,11 @@ def format_value(value: float | None) -> str:
         return "no data"
     if float(value).is_integer():
         return str(int(value))
-    return f"{value:.1f}"
+    if abs(value) >= 1:
+        return f"{value:.1f}"
+    # Below one (a review decided within hours): two significant digits, no exponent.
+    decimals = min(6, 1 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def _ticks(top: float) -> list[float]:

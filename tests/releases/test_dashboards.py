@@ -372,3 +372,11 @@ def test_chart_text_is_escaped():
     assert evil in svg.get("aria-label")
     assert bars(svg) == {f"{evil}: 1 ({evil})": "1"}
     assert ET.fromstring(str(chart.table)).find("caption").text == evil
+
+
+def test_chart_values_below_one_keep_two_significant_digits():
+    from releases.charts import format_value
+
+    assert [format_value(v) for v in (0.002, 0.0005, 0.25, 3.14159, 12.0, None)] == [
+        "0.002", "0.0005", "0.25", "3.1", "12", "no data"
+    ]  # fmt: skip
