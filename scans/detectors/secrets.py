@@ -28,7 +28,12 @@ Decisions worth knowing:
   a hex or base64 hash cannot take fire: prefixed tokens with ``_``/``-``/``.`` in fixed
   places, private keys, credentials in URLs, ``Bearer``/``Basic`` headers. No keyword rule.
 * Unquoted values count only outside programming-language files: ``password: x`` in YAML
-  or ``.env`` is a literal, ``password = x`` in Python is a variable.
+  or ``.env`` is a literal, ``password = x`` in Python is a variable -- unless the
+  assignment sits inside a string literal, as in a libpq connection string
+  ``"host=db user=app password=..."``.
+* Some formats assign without ``=`` or ``:``, and are read in files of that format only:
+  Dockerfile's ``ENV NAME value``, ``.netrc``'s ``password value``, and a Terraform
+  ``variable "db_password" { default = "..." }``.
 * Hostile input: every repeat is bounded (a token of a few hundred characters at most) and
   possessive, and a JWT starts only at a word boundary, so no text makes a pass quadratic.
   Each candidate still costs some 40 microseconds of Python, so a file that is nothing but
@@ -546,6 +551,20 @@ _CONTEXT_RULES = (
 )
 # fmt: on
 
+# Assignments that some file formats write without `=` or `:`, looked for only in files of
+# that format: Dockerfile's legacy `ENV NAME value`, .netrc's `password value`, and a
+# Terraform variable whose name says secret and whose value is its `default`.
+_DOCKER_ENV = re.compile(
+    r"^[ \t]*ENV[ \t]+(?P<name>[A-Za-z_][\w.-]{0,80})[ \t]+(?P<value>[^\s=][^\n]{0,300}?)[ \t]*$",
+    re.MULTILINE,
+)
+_NETRC_PASSWORD = re.compile(r"(?<![\w-])(?P<name>password)[ \t]+(?P<value>[^\s]{1,300})")
+_TERRAFORM_VARIABLE = re.compile(
+    r'^[ \t]*variable[ \t]+"(?P<name>[\w-]{1,80})"[ \t]*\{(?P<body>[^{}]{0,2000}?)'
+    r'^[ \t]*default[ \t]*=[ \t]*(?=(?P<value>"(?:[^"\\\n]|\\.){1,300}"))',
+    re.MULTILINE,
+)
+
 
 @dataclass(frozen=True)
 class _Alternative:
@@ -607,7 +626,7 @@ class SecretsDetector:
     headers, and high-entropy values assigned to names like ``password`` or ``api_key``."""
 
     kind = Kind.SECRET
-    version = "secrets-1"
+    version = "secrets-2"
 
     def scan(self, data: bytes, *, filename: str, policy: Policy) -> list[Finding]:
         if b"\0" in data[:_BINARY_SNIFF]:
@@ -628,6 +647,9 @@ class _Scan:
         self.is_python = suffix in (".py", ".pyi", ".pyx")
         self.is_doc = suffix in _DOC_SUFFIXES
         self.keywords = suffix not in _NO_KEYWORD_SUFFIXES and not self.is_lock
+        self.is_dockerfile = base.startswith("dockerfile") or base.endswith(".dockerfile")
+        self.is_netrc = base in (".netrc", "_netrc", "netrc")
+        self.is_terraform = suffix in (".tf", ".tfvars")
         self.specific: list[_Candidate] = []  # from provider formats and key blocks
         self.generic: list[_Candidate] = []  # from keyword, URL and header rules
         self.claims: list[tuple[int, int]] = []  # spans a provider rule has decided on
@@ -643,6 +665,7 @@ class _Scan:
                     if found:
                         getattr(self, "_" + alternative.handler)(found, alternative)
                         break
+        self._format_assignments()
         if not self.specific and not self.generic:
             return []
         claims = _merged(self.claims)
@@ -780,6 +803,22 @@ class _Scan:
                 return  # only `put("password", "...")`, `define('API_KEY', '...')`
             self._assignment(name, kind, separator, match.start("value"), match.group("value"))
 
+    def _format_assignments(self) -> None:
+        """The assignment forms of Dockerfiles, .netrc and Terraform variables."""
+        forms = []
+        if self.is_dockerfile:
+            forms.append(_DOCKER_ENV)
+        if self.is_netrc:
+            forms.append(_NETRC_PASSWORD)
+        if self.is_terraform:
+            forms.append(_TERRAFORM_VARIABLE)
+        for form in forms:
+            for match in form.finditer(self.text):
+                name = match.group("name")
+                kind = _secret_name(name)
+                if kind is not None:
+                    self._assignment(name, kind, " ", match.start("value"), match.group("value"))
+
     def _cli(self, match: re.Match[str], alternative: _Alternative) -> None:
         name = match.group("name")
         kind = _secret_name(name)
@@ -798,7 +837,9 @@ class _Scan:
                 return  # an f-string interpolates
             value = stripped[1:-1]
             at += len(prefix) + 1
-        elif separator == "(" or (self.is_code and separator != ">"):
+        elif separator == "(" or (
+            self.is_code and separator != ">" and not self._in_string_literal(at)
+        ):
             return  # an expression: a variable, a call, an attribute
         else:
             value = raw.split("<", 1)[0].rstrip(",;)\\")
@@ -827,6 +868,15 @@ class _Scan:
                 message=f"{what}: move it to the deployment's secret store and rotate it.",
             )
         )
+
+    def _in_string_literal(self, at: int) -> bool:
+        """Whether offset ``at`` of a code file sits inside a quoted string on its line, as
+        `password=...` does in a libpq connection string `"host=db user=app password=..."`.
+        Counts the quotes before it on the line (escaped ones excepted)."""
+        text = self.text
+        line_start = text.rfind("\n", 0, at) + 1
+        before = re.sub(r"\\.", "", text[line_start:at])
+        return any(before.count(q) % 2 == 1 for q in "\"'`")
 
     def _url(self, match: re.Match[str], alternative: _Alternative) -> None:
         text = self.text

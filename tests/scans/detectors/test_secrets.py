@@ -358,3 +358,41 @@ def test_generated_corpus_is_found_entirely_and_nothing_else(seed):
         assert {f.line for f in findings} == planted, file.filename
         values = [p.value for p in file.planted if p.kind == "secret"]
         assert not any(value in repr(f) for f in findings for value in values)
+
+
+@pytest.mark.parametrize(
+    ("filename", "text", "line"),
+    [
+        ("Dockerfile", f'FROM python:3.12-slim\nENV APP_SECRET "{TOKEN}"\n', 2),
+        ("Dockerfile", f"ENV DB_PASSWORD {PASSWORD}\n", 1),
+        ("api.dockerfile", f"ENV CLIENT_SECRET={TOKEN}\n", 1),
+        (".netrc", f"machine api.example.com login deploy password {PASSWORD}\n", 1),
+        ("variables.tf", f'variable "db_password" {{\n  type      = string\n'
+                         f'  sensitive = true\n  default   = "{PASSWORD}"\n}}\n', 4),
+        ("db.js", f'const conninfo = "host=db port=5432 user=app password={PASSWORD} '
+                  'dbname=ledger";\n', 1),
+        ("db.py", f"DSN = 'host=db user=app password={PASSWORD} sslmode=require'\n", 1),
+    ],
+)  # fmt: skip
+def test_format_specific_assignments_are_found(filename, text, line):
+    findings = scan(text, filename)
+    assert [f.line for f in findings] == [line]
+    assert PASSWORD not in repr(findings) and TOKEN not in repr(findings)
+
+
+@pytest.mark.parametrize(
+    ("filename", "text"),
+    [
+        ("Dockerfile", "ENV APP_SECRET $APP_SECRET\nENV PATH /usr/local/bin:$PATH\n"),
+        ("Dockerfile", 'ENV DB_PASSWORD ""\nENV API_TOKEN changeme\n'),
+        (".netrc", "machine api.example.com login deploy password ${NETRC_PASSWORD}\n"),
+        ("notes.txt", f"ENV DB_PASSWORD {PASSWORD}\n"),  # not a Dockerfile
+        ("variables.tf", 'variable "db_password" {\n  type = string\n  sensitive = true\n}\n'),
+        ("variables.tf", 'variable "region" {\n  default = "eu-west-1"\n}\n'),
+        ("db.py", 'DSN = f"host=db user=app password={password}"\nQ = "password=%s" % pw\n'),
+        ("db.py", "check(password=user_password, salt=salt)\n"),
+        ("db.js", "const url = `password=${process.env.DB_PASSWORD}`;\n"),
+    ],
+)
+def test_format_specific_look_alikes_are_not_secrets(filename, text):
+    assert scan(text, filename) == []
