@@ -289,8 +289,9 @@ def scan_commit(
             blobs.append(entry)
     result.files = len(blobs)
 
+    policy_version = policy.version
     keys = {
-        e.path: cache_key(e.sha, posixpath.basename(e.path), version, policy.version) for e in blobs
+        e.path: cache_key(e.sha, posixpath.basename(e.path), version, policy_version) for e in blobs
     }
     per_key: dict[str, list[dict]] = dict(cache.get_many(set(keys.values())))
     result.cached = sum(1 for e in blobs if keys[e.path] in per_key)

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 
@@ -66,7 +67,7 @@ class Policy:
     licenses_allowed: Sequence[str] = ()
     licenses_denied: Sequence[str] = ()
 
-    @property
+    @cached_property  # computed once per policy: the engine keys every blob with it
     def version(self) -> str:
         """A short hash of the content: cached results made under another policy are stale."""
         payload = json.dumps(

@@ -16,6 +16,8 @@ from scans.services import DatabaseCache, active_policy
 
 class Command(BaseCommand):
     help = "Scan URL_OR_PATH at --ref (default HEAD) and print the findings."
+    # A read-only scan needs no project-wide system checks (a quarter second at start-up).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("target", help="A repository URL, or a local repository path.")
