@@ -45,6 +45,7 @@ setup: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_releases
+	$(BIN)/python manage.py seed_demo_sync
 
 run: setup
 	scripts/run.sh

@@ -235,6 +235,22 @@ GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES = int(
 # Scan each submission automatically when it is made or its branch moves.
 GATEHOUSE_SCAN_ON_SUBMIT = env_bool("GATEHOUSE_SCAN_ON_SUBMIT", True)
 
+# Open Core sync: one bare workspace per component (internal and external refs side by
+# side), synced every GATEHOUSE_SYNC_INTERVAL seconds by beat. Community commits waiting
+# longer than GATEHOUSE_BACKPORT_MAX_DAYS block the versions gate. Pushing over https
+# sends GATEHOUSE_PUSH_HTTP_HEADER (e.g. "Authorization: Basic ..."), never a URL with
+# credentials in it; file:// needs none.
+GATEHOUSE_SYNC_DIR = VAR_DIR / "sync"
+GATEHOUSE_SYNC_INTERVAL = float(os.environ.get("GATEHOUSE_SYNC_INTERVAL", "900"))
+GATEHOUSE_BACKPORT_MAX_DAYS = int(os.environ.get("GATEHOUSE_BACKPORT_MAX_DAYS", "14"))
+GATEHOUSE_PUSH_HTTP_HEADER = os.environ.get("GATEHOUSE_PUSH_HTTP_HEADER", "")
+GATEHOUSE_COMMIT_NAME = os.environ.get("GATEHOUSE_COMMIT_NAME", "Gatehouse")
+GATEHOUSE_COMMIT_EMAIL = os.environ.get("GATEHOUSE_COMMIT_EMAIL", "gatehouse@localhost")
+CELERY_BEAT_SCHEDULE["sync-components"] = {
+    "task": "releases.sync_all_components",
+    "schedule": GATEHOUSE_SYNC_INTERVAL,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

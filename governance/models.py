@@ -101,6 +101,18 @@ class Component(TimeStampedModel):
     internal_repository = models.ForeignKey(
         Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The Open Core export: where the open scope is published, and an optional prefix
+    # mapping (internal `rpc/core/` published at the external root, say).
+    external_repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    external_branch = models.CharField(max_length=255, default="main", blank=True)
+    export_from_prefix = models.CharField(
+        max_length=255, blank=True, help_text="Internal folder published elsewhere, e.g. rpc/core/."
+    )
+    export_to_prefix = models.CharField(
+        max_length=255, blank=True, help_text="Where that folder lands outside; empty: the root."
+    )
 
     class Meta:
         ordering = ["name"]

@@ -249,3 +249,73 @@ def component_role_set(*, component: Component, user, role: str, actor) -> Compo
             lambda: component_roles_changed.send(Component, component_id=component.pk)
         )
     return current
+
+
+def _export_prefix(value: str, field_name: str) -> str:
+    """A folder prefix: relative, no `..` or `.git` parts, ending in `/` (empty: the root)."""
+    value = (value or "").strip().removeprefix("./")
+    if not value:
+        return ""
+    parts = value.rstrip("/").split("/")
+    if value.startswith("/") or any(p in ("", ".", "..", ".git") for p in parts):
+        raise ValidationError({field_name: ["A relative folder such as rpc/core/, no '..'."]})
+    return "/".join(parts) + "/"
+
+
+def component_set_external(
+    *, component: Component, actor, url: str, branch: str = "main", from_prefix: str = "",
+    to_prefix: str = "",
+) -> Component:  # fmt: skip
+    """Set where the component's open scope is published: an external repository URL (on
+    the allow-list; never with credentials in it), its branch, and an optional prefix
+    mapping (``rpc/core/`` inside published at ``to_prefix`` outside). Owners and admins.
+    Checked before anything is written; audited."""
+    from django.conf import settings
+
+    import vcs
+
+    if not (actor.is_superuser or component.owners.filter(pk=actor.pk).exists()):
+        raise PermissionDenied("Only the component's owners and admins set where it is published.")
+    errors: dict[str, list[str]] = {}
+    try:
+        url = vcs.validate_url((url or "").strip(), settings.GATEHOUSE_GIT_ALLOW)
+    except vcs.VcsError as exc:
+        errors["url"] = [str(exc)]
+    try:
+        branch = vcs.validate_branch((branch or "main").strip())
+    except vcs.VcsError as exc:
+        errors["branch"] = [str(exc)]
+    try:
+        from_prefix = _export_prefix(from_prefix, "from_prefix")
+        to_prefix = _export_prefix(to_prefix, "to_prefix")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if not errors and component.internal_repository and url == component.internal_repository.url:
+        errors["url"] = ["The external repository must not be the internal one."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        repository, _ = Repository.objects.get_or_create(
+            url=url, defaults={"kind": RepositoryKind.EXTERNAL}
+        )
+        before = {
+            "url": component.external_repository.url if component.external_repository else "",
+            "branch": component.external_branch,
+            "from_prefix": component.export_from_prefix,
+            "to_prefix": component.export_to_prefix,
+        }
+        component.external_repository = repository
+        component.external_branch = branch
+        component.export_from_prefix = from_prefix
+        component.export_to_prefix = to_prefix
+        component.save(
+            update_fields=["external_repository", "external_branch", "export_from_prefix",
+                           "export_to_prefix", "updated_at"]
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="component.external_set", obj=component, before=before,
+            after={"url": url, "branch": branch, "from_prefix": from_prefix,
+                   "to_prefix": to_prefix},
+            scope=component.audit_scope,
+        )  # fmt: skip
+    return component

@@ -106,6 +106,22 @@ class FindingRef:
 
 
 @dataclass(frozen=True)
+class SyncInfo:
+    """The component's newest sync, as the versions gate reads it."""
+
+    status: str  # in_sync, export_pending, backport_needed, diverged, failed
+    checked_at: str
+    url: str
+    error: str = ""
+    #: Community commits waiting longer than the policy allows: (short sha, subject, date).
+    overdue: tuple[tuple[str, str, str], ...] = ()
+    max_days: int = 14
+    #: The internal revision the external tag of this release's version was exported
+    #: from: None when there is no such tag, "" when the tag is not Gatehouse's.
+    tag_rev: str | None = None
+
+
+@dataclass(frozen=True)
 class GateContext:
     version: str
     commit: str
@@ -120,6 +136,9 @@ class GateContext:
     #: Usernames per community role ("contributor", "committer", "pmc").
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     now: datetime | None = None
+    #: Whether the component publishes to an external repository, and its newest sync.
+    has_external: bool = False
+    sync: SyncInfo | None = None
 
 
 # --------------------------------------------------------------------------- registry
@@ -359,3 +378,41 @@ def maintainers_gate(ctx: GateContext) -> Outcome:
             f"Name {' and '.join(missing)} on the component page before releasing.", link
         )
     return passed(f"PMC: {', '.join(pmc)}; committers: {', '.join(committers)}.", link)
+
+
+@gate("versions", "Versions")
+def versions_gate(ctx: GateContext) -> Outcome:
+    """The external side is in step enough to release into: not diverged, no community
+    change left waiting past the policy, and this version not already out with other
+    content."""
+    if not ctx.has_external:
+        return passed("No external repository is set: nothing to align yet.")
+    sync = ctx.sync
+    if sync is None:
+        return blocked(
+            "The internal and external repositories have not been synced yet: run a sync.",
+            Evidence("Sync", ctx.component_url + "#sync"),
+        )
+    link = Evidence(f"Sync of {sync.checked_at}", sync.url)
+    tag = f"v{ctx.version}"
+    problems = []
+    if sync.status == "failed":
+        problems.append(f"the last sync failed ({sync.error or 'see the sync'})")
+    if sync.status == "diverged":
+        problems.append(
+            "both sides moved: internal changes wait for export and community changes wait "
+            "for back-port"
+        )
+    if sync.overdue:
+        oldest = sync.overdue[-1]
+        problems.append(
+            f"{_plural(len(sync.overdue), 'community commit has', 'community commits have')} "
+            f"waited over {sync.max_days} days for back-port (oldest {oldest[0]}, {oldest[2][:10]})"
+        )
+    if sync.tag_rev is not None and sync.tag_rev != ctx.commit:
+        what = f"from internal {sync.tag_rev[:10]}" if sync.tag_rev else "by someone else"
+        problems.append(f"{tag} already exists externally, made {what}")
+    if problems:
+        return blocked("Versions: " + "; ".join(problems) + ".", link)
+    state = "in step" if sync.status == "in_sync" else sync.status.replace("_", " ")
+    return passed(f"External side {state} as of {sync.checked_at}; {tag} is free.", link)

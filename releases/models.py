@@ -51,6 +51,9 @@ class Release(TimeStampedModel):
     gates = models.JSONField(default=list, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    #: Where it went: the export commit on the external branch and its annotated tag.
+    external_commit = models.CharField(max_length=64, blank=True)
+    external_tag = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -135,3 +138,68 @@ class Waiver(models.Model):
 
     def is_active(self, now) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class SyncStatus(models.TextChoices):
+    IN_SYNC = "in_sync", "In sync"
+    EXPORT_PENDING = "export_pending", "Export pending"
+    BACKPORT_NEEDED = "backport_needed", "Back-port needed"
+    DIVERGED = "diverged", "Diverged"
+    FAILED = "failed", "Sync failed"
+
+
+class SyncState(models.Model):
+    """One sync of a component's internal and external repositories: what it found. Kept
+    as history; the newest row is the component's current state."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="syncs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    trigger = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=SyncStatus.choices)
+    internal_head = models.CharField(max_length=64, blank=True)
+    external_head = models.CharField(max_length=64, blank=True)
+    #: The internal commit the newest Gatehouse export was made from (its trailer).
+    last_exported_rev = models.CharField(max_length=64, blank=True)
+    #: Internal commits since that export touching the open scope: [{sha, subject, author,
+    #: date, files}], newest first.
+    pending = models.JSONField(default=list, blank=True)
+    #: External commits not made by Gatehouse, since its last export: same shape.
+    community = models.JSONField(default=list, blank=True)
+    tags_missing_externally = models.JSONField(default=list, blank=True)
+    tags_unknown_internally = models.JSONField(default=list, blank=True)
+    #: External release tags and the internal revision each was exported from.
+    external_tags = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["component", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.status} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Backport(models.Model):
+    """A community commit brought back into the internal repository as a branch."""
+
+    class State(models.TextChoices):
+        CREATED = "created", "Branch created"
+        CONFLICT = "conflict", "Conflict"
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="backports")
+    source_commit = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices)
+    branch = models.CharField(max_length=255, blank=True)
+    commit = models.CharField(max_length=64, blank=True)
+    conflicts = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"back-port of {self.source_commit[:10]} into {self.component}: {self.state}"

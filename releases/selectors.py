@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -9,7 +11,7 @@ from django.utils import timezone
 from governance.models import Component, ComponentRole, Department
 from governance.selectors import visible_components
 from releases import gates
-from releases.models import GatePolicy, Release, Waiver
+from releases.models import GatePolicy, Release, SyncState, Waiver
 from reviews.enums import Decision, SignOffStatus, SubmissionState
 from reviews.models import SignOff, Submission
 from scans.enums import FindingKind, Severity, TriageState
@@ -178,8 +180,37 @@ def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list
         findings=_finding_refs(scan, waived_fingerprints) if scan else (),
         roles={k: tuple(sorted(v)) for k, v in roles.items()},
         now=now,
+        has_external=component.external_repository_id is not None,
+        sync=_sync_info(component, release, now),
     )
     return context, waivers
+
+
+def _sync_info(component: Component, release: Release, now) -> gates.SyncInfo | None:
+    from django.conf import settings
+
+    state = SyncState.objects.filter(component=component).order_by("-created_at", "-id").first()
+    if state is None:
+        return None
+    limit = now - timedelta(days=settings.GATEHOUSE_BACKPORT_MAX_DAYS)
+    overdue = []
+    for commit in state.community:
+        try:
+            when = datetime.fromisoformat(commit.get("date", ""))
+        except ValueError:
+            continue
+        if when < limit:
+            overdue.append((commit["sha"][:10], commit.get("subject", ""), commit["date"]))
+    tag = f"v{release.version}"
+    return gates.SyncInfo(
+        status=state.status,
+        checked_at=timezone.localtime(state.created_at).strftime("%Y-%m-%d %H:%M"),
+        url=component.get_absolute_url() + "#sync",
+        error=state.error[:300],
+        overdue=tuple(overdue),
+        max_days=settings.GATEHOUSE_BACKPORT_MAX_DAYS,
+        tag_rev=state.external_tags.get(tag) if tag in state.external_tags else None,
+    )
 
 
 def approved_commit(component: Component) -> str:

@@ -57,7 +57,12 @@ def fresh_env(tmp_path):
         if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "EMAIL_BACKEND"}
     }
     env |= {"GATEHOUSE_VAR_DIR": str(var), "PORT": str(free_port()), "STOP_TIMEOUT": "20"}
-    for command in (["migrate", "--noinput"], ["seed_demo"], ["seed_demo_releases"]):
+    for command in (
+        ["migrate", "--noinput"],
+        ["seed_demo"],
+        ["seed_demo_releases"],
+        ["seed_demo_sync"],
+    ):
         done = subprocess.run(
             [str(BIN / "python"), "manage.py", *command],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,

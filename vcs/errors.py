@@ -14,6 +14,8 @@ __all__ = [
     "GitTimeout",
     "InvalidRef",
     "LimitExceeded",
+    "PathNotFound",
+    "PushRejected",
     "RefNotFound",
     "RepositoryUnreachable",
     "UnsafeURL",
@@ -47,6 +49,17 @@ class GitTimeout(RepositoryUnreachable):
 
 class RefNotFound(VcsError):
     """The local mirror has no branch, tag or commit by that name (or it is not a commit)."""
+
+
+class PathNotFound(VcsError):
+    """A path asked for is not in the commit's tree."""
+
+
+class PushRejected(VcsError):
+    """The remote refused the push (non-fast-forward, tag exists, hook declined, ...).
+
+    Nothing was updated at the remote (pushes are atomic where the server can).
+    """
 
 
 class LimitExceeded(VcsError):

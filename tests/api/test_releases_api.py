@@ -27,7 +27,7 @@ from tests.api.test_bad_input import ODD_VALUES
 from tests.conftest import approve, submit
 from tests.releases.conftest import CLEAN_FILES, approved, policy  # noqa: F401
 
-GATE_KEYS = ["reviews", "scan", "licensing", "community", "maintainers"]
+GATE_KEYS = ["reviews", "scan", "licensing", "community", "maintainers", "versions"]
 NO_SECURITY = {k: v for k, v in CLEAN_FILES.items() if k != "SECURITY.md"}
 INTERNAL_HOST = {"core/hosts.py": 'URL = "https://wiki.corp.example-internal.net/x"\n'}
 

@@ -44,7 +44,7 @@ def test_demo_releases_are_blocked_for_the_reasons_the_demo_shows(
     mq = Release.objects.get(component__slug="mq-core")
     assert ScanRun.objects.filter(status="done").count() == 4
     assert mq.state == "ready"
-    assert [g["status"] for g in mq.gates] == ["pass"] * 3 + ["waived", "pass"]
+    assert [g["status"] for g in mq.gates] == ["pass"] * 3 + ["waived", "pass", "pass"]
     assert Release.objects.get(component__slug="rpc-interfaces").state == "ready"
     config = Release.objects.get(component__slug="config-client")
     assert {g["gate"] for g in config.blocking_gates} == {"reviews", "community", "maintainers"}
@@ -73,3 +73,32 @@ def test_seed_scale_bulk_loads_a_portfolio_and_adds_only_missing_components():
     assert Component.objects.count() == 15
     with pytest.raises(CommandError):
         call_command("seed_scale", components=0, stdout=out)
+
+
+def test_demo_sync_leaves_one_component_in_each_status(
+    demo_settings,  # noqa: F811
+    scan_on_submit,
+    tmp_path,
+    django_capture_on_commit_callbacks,
+):
+    from releases.models import SyncState
+
+    demo_settings.GATEHOUSE_SYNC_DIR = tmp_path / "sync"
+    with django_capture_on_commit_callbacks(execute=False):
+        seed()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_releases()
+        out = StringIO()
+        call_command("seed_demo_sync", stdout=out)
+        call_command("seed_demo_sync", stdout=StringIO())  # idempotent
+    latest = {
+        slug: SyncState.objects.filter(component__slug=slug).first().status
+        for slug in ("rpc-interfaces", "mq-core", "config-client", "trade-gateway")
+    }
+    assert latest == {
+        "rpc-interfaces": "in_sync", "mq-core": "backport_needed",
+        "config-client": "diverged", "trade-gateway": "export_pending",
+    }  # fmt: skip
+    published = Release.objects.filter(state="published").values_list("component__slug", flat=True)
+    assert sorted(published) == ["mq-core", "rpc-interfaces"]
+    assert "rpc-interfaces 2.1.0: published as v2.1.0" in out.getvalue()

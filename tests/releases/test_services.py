@@ -56,9 +56,9 @@ def test_clean_approved_component_release_is_ready(approved):
     release = state.release()
     assert release.commit == state.submission.commit
     assert release.state == ReleaseState.READY
-    assert [g["status"] for g in release.gates] == ["pass"] * 5
+    assert [g["status"] for g in release.gates] == ["pass"] * 6
     assert [g["gate"] for g in release.gates] == [
-        "reviews", "scan", "licensing", "community", "maintainers"
+        "reviews", "scan", "licensing", "community", "maintainers", "versions"
     ]  # fmt: skip
     assert GateEvaluation.objects.filter(release=release, trigger="created").count() == 1
     assert AuditEvent.objects.filter(action="release.ready").count() == 1

@@ -1,0 +1,483 @@
+"""The Open Core services: publish a release's open scope, sync internal and external
+repositories, back-port community commits. Writes, like services.py; git through vcs only.
+
+Each component has one bare *workspace* under ``GATEHOUSE_SYNC_DIR`` holding both sides:
+internal branches and tags under ``refs/internal/``, external ones under ``refs/external/``.
+An export commit is built there with git plumbing (nothing is checked out) on top of the
+external branch, carries the trailers ``Gatehouse-Internal-Rev`` and ``Gatehouse-Release``,
+and is what a sync later reads to know what was exported from where. One lock per
+workspace: a sync that finds another running on the component returns at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+import vcs
+from core.audit import audit_record
+from governance.enums import Stage
+from governance.models import Component
+from governance.services import component_set_stage
+from releases import rules
+from releases.enums import ReleaseState
+from releases.models import Backport, Release, SyncState, SyncStatus
+from reviews.models import Submission
+from scans import engine
+from scans.detectors.base import Kind, Severity
+from scans.services import DatabaseCache, active_policy
+
+log = logging.getLogger(__name__)
+
+TRAILER_REV = "Gatehouse-Internal-Rev"
+TRAILER_RELEASE = "Gatehouse-Release"
+MAX_LISTED = 200  # commits kept per list in a sync record
+
+
+# --------------------------------------------------------------------------- plain helpers
+
+
+def workspace_for(component: Component) -> Path:
+    """The component's workspace: named by a hash of its id, never by user text."""
+    digest = hashlib.sha256(f"component:{component.pk}".encode()).hexdigest()[:24]
+    return Path(settings.GATEHOUSE_SYNC_DIR) / f"{digest}.git"
+
+
+def identity() -> vcs.Identity:
+    return vcs.Identity(name=settings.GATEHOUSE_COMMIT_NAME, email=settings.GATEHOUSE_COMMIT_EMAIL)
+
+
+def internal_branch(component: Component) -> str:
+    """The branch reviews follow: the latest submission's, else main."""
+    branch = (
+        Submission.objects.filter(component=component)
+        .order_by("-created_at")
+        .values_list("branch", flat=True)
+        .first()
+    )
+    return branch or "main"
+
+
+def _boundary(component: Component) -> engine.Boundary:
+    return engine.Boundary(component.open_paths, component.internal_paths, component.license)
+
+
+def export_target(component: Component, path: str) -> str:
+    """Where an open-scope file lands outside: under the mapped prefix, or where it is."""
+    source = component.export_from_prefix
+    if source and path.startswith(source):
+        return component.export_to_prefix + path[len(source) :]
+    return path
+
+
+def export_pairs(component: Component, entries) -> list[tuple[str, str]]:
+    """(internal path, external path) for every file of the tree in the open scope. Two
+    files landing on one path is an error, not a silent overwrite."""
+    boundary = _boundary(component)
+    pairs, seen = [], {}
+    for entry in entries:
+        if entry.kind == "commit" or boundary.scope(entry.path) != "open":
+            continue  # submodules are listed by scans, never published
+        target = export_target(component, entry.path)
+        if target in seen:
+            raise ValidationError(
+                {"export": [f"{entry.path} and {seen[target]} would both be published as "
+                            f"{target}: change the prefix mapping."]}
+            )  # fmt: skip
+        seen[target] = entry.path
+        pairs.append((entry.path, target))
+    return pairs
+
+
+def _commit_json(commit: vcs.CommitInfo) -> dict:
+    return {
+        "sha": commit.sha,
+        "subject": commit.subject[:200],
+        "author": commit.author_name,
+        "email": commit.author_email,
+        "date": commit.authored_at,
+        "files": list(commit.files[:50]),
+    }
+
+
+# --------------------------------------------------------------------------- sync
+
+
+@dataclass
+class _Sides:
+    internal_head: str | None
+    external_head: str | None
+    external_log: list[vcs.CommitInfo]
+
+
+def _update_workspace(
+    component: Component, workspace: Path, *, fetch: bool = True, with_log: bool = True
+) -> _Sides:
+    if fetch:
+        vcs.workspace_update(
+            workspace,
+            internal_url=component.internal_repository.url,
+            external_url=component.external_repository.url,
+            allow=settings.GATEHOUSE_GIT_ALLOW,
+            timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
+        )
+    internal_head = vcs.ref_commit(workspace, f"refs/internal/heads/{internal_branch(component)}")
+    external_head = vcs.ref_commit(workspace, f"refs/external/heads/{component.external_branch}")
+    external_log = vcs.log(workspace, include=external_head) if external_head and with_log else []
+    return _Sides(internal_head, external_head, external_log)
+
+
+def _unchanged_fields(component: Component, workspace: Path, sides: _Sides) -> dict | None:
+    """The previous sync's findings, when neither side nor the tags nor the published
+    releases moved since: a no-change sync costs the fetches and a few ref reads."""
+    previous = (
+        SyncState.objects.filter(component=component)
+        .exclude(status=SyncStatus.FAILED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if (
+        previous is None
+        or component.updated_at > previous.created_at  # its open scope may have changed
+        or (previous.internal_head, previous.external_head)
+        != (sides.internal_head or "", sides.external_head or "")
+    ):
+        return None
+    tags = set(vcs.list_refs(workspace, "refs/external/tags/"))
+    published = {
+        f"v{v}"
+        for v in Release.objects.filter(
+            component=component, state=ReleaseState.PUBLISHED
+        ).values_list("version", flat=True)
+    }
+    known = set(previous.external_tags)
+    expected_missing = sorted(published - known)
+    if tags != known or previous.tags_missing_externally != expected_missing:
+        return None
+    return {
+        name: getattr(previous, name)
+        for name in ("status", "internal_head", "external_head", "last_exported_rev", "pending",
+                     "community", "tags_missing_externally", "tags_unknown_internally",
+                     "external_tags")
+    }  # fmt: skip
+
+
+def component_sync(*, component_id: int, trigger: str = "manual") -> SyncState | None:
+    """Fetch both sides of a component and record where they stand: the last exported
+    internal revision, internal commits touching the open scope since then (export
+    pending), external commits not made by Gatehouse since then (back-port needed), tag
+    alignment, and a status. Returns None when another sync of the component holds its
+    lock (that one's result stands) or when the component has no external repository.
+    Git errors are recorded as a failed sync. Re-evaluates the component's open releases
+    (the versions gate reads the result). Idempotent."""
+    component = Component.objects.select_related("internal_repository", "external_repository").get(
+        pk=component_id
+    )
+    if component.internal_repository is None or component.external_repository is None:
+        return None
+    workspace = workspace_for(component)
+    workspace.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with vcs.workspace_lock(workspace, wait=False) as acquired:
+        if not acquired:
+            return None
+        try:
+            sides = _update_workspace(component, workspace, with_log=False)
+            fields = _unchanged_fields(component, workspace, sides)
+            if fields is None:
+                sides = _update_workspace(component, workspace, fetch=False)
+                fields = _sync_fields(component, workspace, sides)
+        except vcs.VcsError as exc:
+            fields = {"status": SyncStatus.FAILED, "error": str(exc)[:2000]}
+        state = SyncState.objects.create(
+            component=component, trigger=trigger, seconds=time.monotonic() - started, **fields
+        )
+    from releases.services import component_releases_evaluate
+
+    component_releases_evaluate(component_id=component.pk, trigger="sync")
+    return state
+
+
+def _sync_fields(component: Component, workspace: Path, sides: _Sides) -> dict:
+    exported = next((c for c in sides.external_log if TRAILER_REV in c.trailers), None)
+    last_rev = exported.trailers[TRAILER_REV] if exported else ""
+    # Community: what the external branch gained after Gatehouse's last export (all of
+    # it, if Gatehouse never exported), minus Gatehouse's own commits.
+    community = []
+    for commit in sides.external_log:
+        if exported is not None and commit.sha == exported.sha:
+            break
+        if TRAILER_REV not in commit.trailers:
+            community.append(commit)
+    pending = []
+    if sides.internal_head:
+        boundary = _boundary(component)
+        since = last_rev if last_rev and vcs.ref_commit(workspace, last_rev) else None
+        for commit in vcs.log(workspace, include=sides.internal_head, exclude=since):
+            if any(boundary.scope(path) == "open" for path in commit.files):
+                pending.append(commit)
+    external_tags = {}
+    for name, sha in vcs.list_refs(workspace, "refs/external/tags/").items():
+        commits = vcs.log(workspace, include=sha, max_count=1)
+        external_tags[name] = commits[0].trailers.get(TRAILER_REV, "") if commits else ""
+    published = set(
+        Release.objects.filter(component=component, state=ReleaseState.PUBLISHED).values_list(
+            "version", flat=True
+        )
+    )
+    internal_tags = {f"v{v}" for v in published}
+    if pending and community:
+        status = SyncStatus.DIVERGED
+    elif pending:
+        status = SyncStatus.EXPORT_PENDING
+    elif community:
+        status = SyncStatus.BACKPORT_NEEDED
+    else:
+        status = SyncStatus.IN_SYNC
+    return {
+        "status": status,
+        "internal_head": sides.internal_head or "",
+        "external_head": sides.external_head or "",
+        "last_exported_rev": last_rev,
+        "pending": [_commit_json(c) for c in pending[:MAX_LISTED]],
+        "community": [_commit_json(c) for c in community[:MAX_LISTED]],
+        "tags_missing_externally": sorted(internal_tags - set(external_tags)),
+        "tags_unknown_internally": sorted(set(external_tags) - internal_tags),
+        "external_tags": external_tags,
+    }
+
+
+def components_to_sync() -> list[int]:
+    return list(
+        Component.objects.filter(
+            internal_repository__isnull=False, external_repository__isnull=False
+        ).values_list("pk", flat=True)
+    )
+
+
+# --------------------------------------------------------------------------- publish
+
+
+class PublishAborted(ValidationError):
+    """The exported tree failed its own check: nothing was pushed."""
+
+
+def _release_date(release: Release) -> str:
+    # Fixed per release, so a retried publish builds the very same commit and tag.
+    return release.created_at.replace(microsecond=0).isoformat()
+
+
+def release_publish(*, release: Release, actor) -> Release:
+    """Publish a ready release: build the open scope of its commit as a commit on top of the
+    external branch (trailers ``Gatehouse-Internal-Rev`` and ``Gatehouse-Release``), tag
+    it ``v<version>`` (annotated), scan the exported tree, and push both at once.
+
+    Aborts with the reasons, pushing nothing, when the exported tree holds a secret, an
+    internal reference or a denied license, or a file under ``internal_paths``. Idempotent:
+    a release already exported (its trailer on the external branch) is not built again,
+    and a push that failed midway is retried with the identical commit and tag. Marks the
+    release published, the component released, and audits who, what and where."""
+    component = Component.objects.select_related("internal_repository", "external_repository").get(
+        pk=release.component_id
+    )
+    if not rules.can_create_release(actor, component):
+        raise PermissionDenied("Only the component's owners and admins publish its releases.")
+    if release.state == ReleaseState.PUBLISHED:
+        return release
+    if component.external_repository is None:
+        raise ValidationError({"external_repository": ["Set the external repository first."]})
+    from releases.services import release_evaluate
+
+    release = release_evaluate(release_id=release.pk, trigger="publish", actor=actor)
+    if release.state != ReleaseState.READY:
+        blocked = ", ".join(g["title"] for g in release.blocking_gates)
+        raise ValidationError(
+            {"state": [f"Only a ready release is published; blocked: {blocked}."]}
+        )
+    workspace = workspace_for(component)
+    workspace.parent.mkdir(parents=True, exist_ok=True)
+    tag = f"v{release.version}"
+    with vcs.workspace_lock(workspace, wait=True, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT):
+        sides = _update_workspace(component, workspace)
+        existing = next(
+            (c for c in sides.external_log
+             if c.trailers.get(TRAILER_RELEASE) == str(release.pk)), None,
+        )  # fmt: skip
+        if existing is not None:
+            commit = existing.sha
+        else:
+            commit = _build_export(component, release, workspace, sides.external_head)
+        tag_object = vcs.create_tag(
+            workspace, name=tag, commit=commit, message=f"Release {tag}\n",
+            tagger=identity(), date=_release_date(release),
+        )  # fmt: skip
+        refspecs = [(tag_object, f"refs/tags/{tag}")]
+        if existing is None:
+            refspecs.insert(0, (commit, f"refs/heads/{component.external_branch}"))
+        if vcs.ref_commit(workspace, f"refs/external/tags/{tag}") != commit:
+            vcs.push(
+                workspace, url=component.external_repository.url,
+                allow=settings.GATEHOUSE_GIT_ALLOW, refspecs=refspecs,
+                http_extra_header=settings.GATEHOUSE_PUSH_HTTP_HEADER or None,
+            )  # fmt: skip
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        if locked.state == ReleaseState.PUBLISHED:
+            return locked
+        locked.state = ReleaseState.PUBLISHED
+        locked.published_at = timezone.now()
+        locked.external_commit = commit
+        locked.external_tag = tag
+        locked.save(update_fields=["state", "published_at", "external_commit", "external_tag",
+                                   "updated_at"])  # fmt: skip
+        audit_record(
+            actor=actor, action="release.published", obj=locked,
+            after={"repository": component.external_repository.url,
+                   "branch": component.external_branch, "commit": commit, "tag": tag,
+                   "internal_commit": release.commit},
+            scope=component.audit_scope,
+        )  # fmt: skip
+        if component.stage == Stage.APPROVED:
+            component_set_stage(component=component, stage=Stage.RELEASED, actor=actor)
+    return locked
+
+
+def _build_export(component: Component, release: Release, workspace: Path, parent) -> str:
+    """The export commit, checked before anything leaves: raises PublishAborted."""
+    if not vcs.ref_commit(workspace, release.commit):
+        raise ValidationError(
+            {"commit": [f"Commit {release.commit[:10]} is not in the internal repository."]}
+        )
+    pairs = export_pairs(component, vcs.list_tree(workspace, release.commit))
+    if not pairs:
+        raise PublishAborted(["The open scope of this commit is empty: nothing to publish."])
+    tree = vcs.build_export_tree(workspace, commit=release.commit, paths=pairs)
+    message = (
+        f"Release v{release.version}\n\n{(release.notes or '').strip()}\n\n".lstrip("\n")
+        + f"{TRAILER_REV}: {release.commit}\n{TRAILER_RELEASE}: {release.pk}\n"
+    )
+    commit = vcs.commit_tree(
+        workspace, tree=tree, parents=[parent] if parent else [], message=message,
+        author=identity(), date=_release_date(release),
+    )  # fmt: skip
+    problems = _export_problems(component, workspace, commit, pairs)
+    if problems:
+        raise PublishAborted(problems)
+    return commit
+
+
+def _export_problems(component, workspace: Path, commit: str, pairs) -> list[str]:
+    """What forbids publishing the exported tree: files under internal_paths (after the
+    mapping too), and blocking secrets, internal references and denied licenses found by
+    scanning the exported tree itself as public."""
+    internal = engine.Boundary((), component.internal_paths)
+    problems = [
+        f"{target}: under internal_paths, must not leave"
+        for source, target in pairs
+        if internal.scope(source) == "internal" or internal.scope(target) == "internal"
+    ]
+    result = engine.scan_commit(
+        mirror=workspace, commit=commit, policy=active_policy().as_policy(),
+        boundary=engine.Boundary((), (), component.license), cache=DatabaseCache(),
+    )  # fmt: skip
+    if result.incomplete:
+        problems.append(f"the exported tree could not be scanned completely: {result.incomplete}")
+    for finding in result.findings:
+        forbidden = finding.kind in (Kind.SECRET, Kind.INTERNAL_REF) or (
+            finding.kind == Kind.LICENSE and finding.rule == "denied-license"
+        )
+        if forbidden and finding.severity == Severity.BLOCKING:
+            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            problems.append(f"{where}: {finding.message}")
+    return problems
+
+
+# --------------------------------------------------------------------------- back-port
+
+
+def _backport_map(component: Component, workspace: Path, last_rev: str):
+    """External path → internal path: exact for every file of the last export, else the
+    prefix mapping reversed; None where there is no internal counterpart."""
+    exact = {}
+    if last_rev and vcs.ref_commit(workspace, last_rev):
+        for source, target in export_pairs(component, vcs.list_tree(workspace, last_rev)):
+            exact[target] = source
+    source, target = component.export_from_prefix, component.export_to_prefix
+
+    def to_internal(path: str) -> str | None:
+        if path in exact:
+            return exact[path]
+        if source and path.startswith(target):
+            return source + path[len(target) :]
+        return path if not source else None
+
+    return to_internal
+
+
+def backport_create(*, component: Component, actor, commit: str) -> Backport:
+    """Bring one community commit of the external branch back as a branch
+    ``gatehouse/backport/<short-sha>`` of the internal repository, its paths mapped back,
+    applied on the internal branch head. A conflict is recorded and reported file by file;
+    nothing is half-applied and nothing is pushed. Owners, PMC members and admins. Audited."""
+    from governance.rules import can_manage_roles
+
+    if not (rules.can_create_release(actor, component) or can_manage_roles(actor, component)):
+        raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
+    commit = (commit or "").strip().lower()
+    if not (len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)):
+        raise ValidationError({"commit": ["Give the full commit id of the community commit."]})
+    if component.internal_repository is None or component.external_repository is None:
+        raise ValidationError({"commit": ["The component has no external repository."]})
+    workspace = workspace_for(component)
+    workspace.parent.mkdir(parents=True, exist_ok=True)
+    with vcs.workspace_lock(workspace, wait=True, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT):
+        sides = _update_workspace(component, workspace)
+        source = next((c for c in sides.external_log if c.sha == commit), None)
+        if source is None:
+            raise ValidationError({"commit": ["Not a commit of the external branch."]})
+        if TRAILER_REV in source.trailers:
+            raise ValidationError({"commit": ["That is Gatehouse's own export, not a community "
+                                              "commit."]})  # fmt: skip
+        if not sides.internal_head:
+            raise ValidationError({"commit": ["The internal branch does not exist."]})
+        exported = next((c for c in sides.external_log if TRAILER_REV in c.trailers), None)
+        path_map = _backport_map(
+            component, workspace, exported.trailers[TRAILER_REV] if exported else ""
+        )
+        branch = f"gatehouse/backport/{commit[:12]}"
+        result = vcs.apply_commit_onto(
+            workspace, source=commit, onto=sides.internal_head, path_map=path_map,
+            message=f"{source.subject}\n\nBack-ported from the external repository, "
+                    f"commit {commit}, by Gatehouse for {actor.get_username()}.\n",
+            author=vcs.Identity(name=source.author_name, email=source.author_email),
+            date=source.authored_at,
+        )  # fmt: skip
+        if result.commit:
+            vcs.push(
+                workspace, url=component.internal_repository.url,
+                allow=settings.GATEHOUSE_GIT_ALLOW,
+                refspecs=[(result.commit, f"refs/heads/{branch}")],
+                http_extra_header=settings.GATEHOUSE_PUSH_HTTP_HEADER or None,
+            )  # fmt: skip
+    with transaction.atomic():
+        backport = Backport.objects.create(
+            component=component, source_commit=commit, created_by=actor,
+            state=Backport.State.CREATED if result.commit else Backport.State.CONFLICT,
+            branch=branch if result.commit else "", commit=result.commit or "",
+            conflicts=list(result.conflicts),
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action=f"backport.{backport.state}", obj=backport,
+            after={"source": commit, "branch": backport.branch, "commit": backport.commit,
+                   "conflicts": backport.conflicts[:20]},
+            scope=component.audit_scope,
+        )  # fmt: skip
+    return backport
