@@ -31,7 +31,7 @@ class ComponentViewSet(
     def get_queryset(self):
         return (
             selectors.visible_components(self.request.user)
-            .select_related("internal_repository")
+            .select_related("internal_repository", "external_repository")
             .prefetch_related("owners")
             .order_by("name", "pk")
         )

@@ -19,3 +19,19 @@ class RoleForm(forms.Form):
             raise forms.ValidationError(f"No active user is called {username!r}.")
         self.user = user
         return username
+
+
+class ExternalForm(forms.Form):
+    """Where the component's open scope is published. Checked by the service:
+    the allow-list, the branch name and the prefixes."""
+
+    url = forms.CharField(max_length=500, label="External repository URL")
+    branch = forms.CharField(max_length=255, required=False, initial="main")
+    from_prefix = forms.CharField(
+        max_length=255, required=False, label="Internal folder",
+        help_text="Published at the folder below instead, e.g. rpc/core/; empty: no mapping.",
+    )  # fmt: skip
+    to_prefix = forms.CharField(
+        max_length=255, required=False, label="External folder",
+        help_text="Where that folder lands outside; empty: the root.",
+    )  # fmt: skip

@@ -4,6 +4,7 @@ license, glob or slug owner is belongs to ``governance.services``."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.enums import CommunityRole
@@ -49,6 +50,15 @@ class ComponentSerializer(serializers.ModelSerializer):
     )
     open_paths = serializers.ListField(child=serializers.CharField(), read_only=True)
     internal_paths = serializers.ListField(child=serializers.CharField(), read_only=True)
+    external_repository = serializers.CharField(
+        source="external_repository.url",
+        read_only=True,
+        allow_null=True,
+        help_text="URL of the repository the open scope is published to, or null.",
+    )
+    external_branch = serializers.SerializerMethodField(
+        help_text="The branch published to; null without an external repository."
+    )
 
     class Meta:
         model = Component
@@ -59,12 +69,20 @@ class ComponentSerializer(serializers.ModelSerializer):
             "license",
             "open_paths",
             "internal_paths",
+            "external_repository",
+            "external_branch",
             "stage",
             "owners",
             "internal_repository",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_external_branch(self, component: Component) -> str | None:
+        if component.external_repository_id is None:
+            return None
+        return component.external_branch
 
 
 class ComponentRoleSerializer(serializers.ModelSerializer):

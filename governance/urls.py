@@ -7,4 +7,5 @@ urlpatterns = [
     path("components/", views.component_list, name="components"),
     path("components/<slug:slug>/", views.component_detail, name="component"),
     path("components/<slug:slug>/roles/", views.component_roles, name="component-roles"),
+    path("components/<slug:slug>/external/", views.component_external, name="component-external"),
 ]

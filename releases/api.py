@@ -8,25 +8,36 @@ the caller may not see is a 404, the same as one that does not exist); writes go
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, mixins, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+import vcs
 from governance.selectors import visible_components
-from releases import dashboard, rules, selectors, services
-from releases.models import Release, Waiver
+from releases import dashboard, rules, selectors, services, sync
+from releases.models import Backport, Release, SyncState, Waiver
 from releases.serializers import (
+    BackportCreateSerializer,
+    BackportSerializer,
     DashboardFilterSerializer,
     DashboardSerializer,
     ReleaseCancelSerializer,
     ReleaseCreateSerializer,
     ReleaseFilterSerializer,
     ReleaseSerializer,
+    SyncRunSerializer,
+    SyncStateSerializer,
     WaiverCreateSerializer,
     WaiverFilterSerializer,
     WaiverSerializer,
@@ -34,6 +45,12 @@ from releases.serializers import (
 
 # Ids in URLs: digits only, and short enough for a 64-bit column.
 ID_REGEX = r"[0-9]{1,18}"
+
+
+GIT_FAILED = OpenApiResponse(
+    inline_serializer("GitFailed", fields={"detail": serializers.CharField()}),
+    description="Git failed: a repository out of reach, or a push refused. Nothing recorded.",
+)
 
 
 class ReleaseViewSet(
@@ -105,6 +122,39 @@ class ReleaseViewSet(
             release=release, actor=request.user, reason=serializer.validated_data["reason"]
         )
         return self._response(release)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ReleaseSerializer,
+            400: OpenApiResponse(
+                inline_serializer(
+                    "PublishRefused",
+                    fields={"publish": serializers.ListField(child=serializers.CharField())},
+                ),
+                description='Not published, nothing pushed: {"publish": [reasons]} when the '
+                "exported tree failed its check, else the field errors.",
+            ),
+            502: GIT_FAILED,
+        },
+        summary="Publish a ready release to the component's external repository "
+        "(owners and admins)",
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        release = self.get_object()
+        try:
+            sync.release_publish(release=release, actor=request.user)
+        except sync.PublishAborted as exc:
+            return Response({"publish": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        except vcs.VcsError as exc:
+            return git_failed(exc)
+        return self._response(release)
+
+
+def git_failed(exc: vcs.VcsError) -> Response:
+    """A repository out of reach, or a push refused: the other side's fault, said plainly."""
+    return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
 
 
 def visible_waivers(user) -> QuerySet[Waiver]:
@@ -204,3 +254,109 @@ class DashboardView(generics.GenericAPIView):
             "results": dashboard.portfolio_rows(list(page)),
         }
         return Response(DashboardSerializer(body).data)
+
+
+SLUG = OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Component.")
+
+
+class ComponentSyncViewSet(viewsets.GenericViewSet):
+    """A component's two sides: the newest sync, a sync now, back-ports. Routed under
+    ``components/{slug}/`` beside governance's component endpoints, which know nothing of
+    releases. A component the caller may not see is a 404."""
+
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]{1,80}"
+    serializer_class = SyncStateSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return (
+            visible_components(self.request.user)
+            .select_related("internal_repository", "external_repository")
+            .prefetch_related("owners")
+        )
+
+    def _component(self):
+        component = self.get_object()
+        if self.request.method == "POST" and not rules.can_sync(self.request.user, component):
+            # Refused before the body is read.
+            raise PermissionDenied(
+                "Only the component's owners, PMC members and admins sync and back-port."
+            )
+        return component
+
+    @staticmethod
+    def _latest(component) -> SyncState:
+        latest = SyncState.objects.filter(component=component).order_by("-created_at", "-id")
+        # Before the first sync: the same shape, status and checked_at null.
+        return latest.first() or SyncState(component=component, status=None, trigger="")
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[SLUG],
+        request=None,
+        responses=SyncStateSerializer,
+        summary="The component's newest sync of its internal and external repositories",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[SLUG],
+        request=None,
+        responses={
+            200: SyncRunSerializer,
+            202: OpenApiResponse(
+                SyncRunSerializer,
+                description="Another sync of the component was running (skipped: true); "
+                "the newest finished sync is shown.",
+            ),
+        },
+        summary="Sync now: fetch both sides and record how they stand (owners, PMC, admins)",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="sync")
+    def sync(self, request, slug=None):
+        component = self._component()
+        if request.method == "GET":
+            return Response(SyncStateSerializer(self._latest(component)).data)
+        if component.internal_repository is None or component.external_repository is None:
+            if component.internal_repository is None:
+                raise ValidationError({"internal_repository": ["Submit the component first."]})
+            raise ValidationError({"external_repository": ["Set the external repository first."]})
+        state = sync.component_sync(component_id=component.pk, trigger="manual")
+        skipped = state is None
+        body = {**SyncStateSerializer(state or self._latest(component)).data, "skipped": skipped}
+        return Response(
+            body,
+            status=status.HTTP_202_ACCEPTED if skipped else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        parameters=[SLUG],
+        request=BackportCreateSerializer,
+        responses={
+            201: BackportSerializer,
+            409: OpenApiResponse(
+                BackportSerializer,
+                description="The commit does not apply: the conflicts, file by file; no "
+                "branch was pushed.",
+            ),
+            502: GIT_FAILED,
+        },
+        summary="Back-port a community commit as a branch of the internal repository "
+        "(owners, PMC, admins)",
+    )
+    @action(detail=True, methods=["post"])
+    def backports(self, request, slug=None):
+        component = self._component()
+        serializer = BackportCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            backport = sync.backport_create(
+                component=component, actor=request.user, commit=serializer.validated_data["commit"]
+            )
+        except vcs.VcsError as exc:
+            return git_failed(exc)
+        conflict = backport.state == Backport.State.CONFLICT
+        return Response(
+            BackportSerializer(backport).data,
+            status=status.HTTP_409_CONFLICT if conflict else status.HTTP_201_CREATED,
+        )

@@ -18,7 +18,7 @@ from governance.enums import Stage
 from governance.models import Component, Department
 from governance.selectors import visible_components
 from releases.enums import ReleaseState
-from releases.models import Release
+from releases.models import Release, SyncState
 from reviews.enums import PENDING_TICKET_STATES, SignOffStatus, SubmissionState, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.enums import FINISHED_STATUSES, Severity, TriageState
@@ -71,6 +71,12 @@ class PortfolioRow:
     submission: Submission | None = None
     release: Release | None = None
     scan: ScanRun | None = None
+    #: The newest sync; None without an external repository or before the first sync.
+    sync: SyncState | None = None
+
+    @property
+    def has_external(self) -> bool:
+        return self.component.external_repository_id is not None
 
     @property
     def blocking_total(self) -> int:
@@ -109,13 +115,22 @@ def _latest_release():
     )
 
 
+def _latest_sync():
+    return (
+        SyncState.objects.filter(component=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+
+
 def portfolio_queryset(user, filters: PortfolioFilters) -> QuerySet[Component]:
     """The visible components, filtered and sorted, with the ids of their latest
-    submission, finished scan and release annotated."""
+    submission, finished scan, release and sync annotated."""
     qs = visible_components(user).annotate(
         latest_submission_id=Subquery(_latest_submission()),
         latest_scan_id=Subquery(_latest_scan()),
         latest_release_id=Subquery(_latest_release()),
+        latest_sync_id=Subquery(_latest_sync()),
     )
     if filters.stage:
         qs = qs.filter(stage=filters.stage)
@@ -147,6 +162,9 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
     submission_ids = [c.latest_submission_id for c in components if c.latest_submission_id]
     scan_ids = [c.latest_scan_id for c in components if c.latest_scan_id]
     release_ids = [c.latest_release_id for c in components if c.latest_release_id]
+    sync_ids = [
+        c.latest_sync_id for c in components if c.latest_sync_id and c.external_repository_id
+    ]
 
     submissions = Submission.objects.in_bulk(submission_ids)
     tickets: dict[int, list[ReviewTicket]] = {}
@@ -171,6 +189,8 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
     ):
         blocking.setdefault(scan_id, {})[kind] = n
     releases = Release.objects.in_bulk(release_ids)
+    # Only what the chip needs: the lists of commits a sync keeps can be long.
+    syncs = SyncState.objects.only("id", "status", "created_at").in_bulk(sync_ids)
 
     rows = []
     for component in components:
@@ -187,6 +207,7 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
         row.scan = scans.get(component.latest_scan_id)
         row.blocking = blocking.get(component.latest_scan_id, {})
         row.release = releases.get(component.latest_release_id)
+        row.sync = syncs.get(component.latest_sync_id)
         rows.append(row)
     return rows
 

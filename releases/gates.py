@@ -116,6 +116,9 @@ class SyncInfo:
     #: Community commits waiting longer than the policy allows: (short sha, subject, date).
     overdue: tuple[tuple[str, str, str], ...] = ()
     max_days: int = 14
+    #: Whether Gatehouse has exported before. Until it has, the external history is the
+    #: base the first export builds on: listed for back-port, but not holding it up.
+    exported: bool = True
     #: The internal revision the external tag of this release's version was exported
     #: from: None when there is no such tag, "" when the tag is not Gatehouse's.
     tag_rev: str | None = None
@@ -398,12 +401,12 @@ def versions_gate(ctx: GateContext) -> Outcome:
     problems = []
     if sync.status == "failed":
         problems.append(f"the last sync failed ({sync.error or 'see the sync'})")
-    if sync.status == "diverged":
+    if sync.status == "diverged" and sync.exported:
         problems.append(
             "both sides moved: internal changes wait for export and community changes wait "
             "for back-port"
         )
-    if sync.overdue:
+    if sync.overdue and sync.exported:
         oldest = sync.overdue[-1]
         problems.append(
             f"{_plural(len(sync.overdue), 'community commit has', 'community commits have')} "

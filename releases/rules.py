@@ -14,3 +14,8 @@ def can_create_release(user, component: Component) -> bool:
 def can_grant_waiver(user) -> bool:
     """Exceptions are the open-source office's (admins') to grant."""
     return user.is_authenticated and user.is_superuser
+
+
+def can_sync(user, component: Component) -> bool:
+    """Who runs a sync and back-ports: owners, PMC members and admins."""
+    return can_create_release(user, component) or governance_rules.can_manage_roles(user, component)

@@ -195,6 +195,8 @@ def _sync_info(component: Component, release: Release, now) -> gates.SyncInfo | 
     limit = now - timedelta(days=settings.GATEHOUSE_BACKPORT_MAX_DAYS)
     overdue = []
     for commit in state.community:
+        if commit.get("backport"):
+            continue  # back-ported: no longer waiting
         try:
             when = datetime.fromisoformat(commit.get("date", ""))
         except ValueError:
@@ -209,6 +211,7 @@ def _sync_info(component: Component, release: Release, now) -> gates.SyncInfo | 
         error=state.error[:300],
         overdue=tuple(overdue),
         max_days=settings.GATEHOUSE_BACKPORT_MAX_DAYS,
+        exported=bool(state.last_exported_rev),
         tag_rev=state.external_tags.get(tag) if tag in state.external_tags else None,
     )
 

@@ -17,7 +17,7 @@ from governance.enums import Stage
 from governance.selectors import visible_components
 from releases.dashboard import DEPARTMENT_CHIPS, SORTS
 from releases.enums import GateStatus, ReleaseState
-from releases.models import Release, Waiver
+from releases.models import Backport, Release, SyncStatus, Waiver
 from releases.selectors import visible_releases
 from reviews.serializers import VisibleComponentField
 from scans.enums import ScanStatus
@@ -162,6 +162,13 @@ class DashboardFilterSerializer(serializers.Serializer):
         return data
 
 
+class BackportCreateSerializer(serializers.Serializer):
+    commit = serializers.CharField(
+        max_length=64, allow_blank=True,
+        help_text="The full id of a community commit of the external branch.",
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -190,7 +197,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
         model = Release
         fields = [
             "id", "component", "version", "commit", "notes", "state", "gates", "created_by",
-            "created_at", "updated_at", "evaluated_at", "published_at",
+            "created_at", "updated_at", "evaluated_at", "published_at", "external_commit",
+            "external_tag",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -261,6 +269,11 @@ class RowScanSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+class RowSyncSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SyncStatus.choices)
+    checked_at = serializers.DateTimeField(source="created_at")
+
+
 class PortfolioRowSerializer(serializers.Serializer):
     slug = serializers.CharField(source="component.slug")
     name = serializers.CharField(source="component.name")
@@ -279,6 +292,11 @@ class PortfolioRowSerializer(serializers.Serializer):
     last_scan = RowScanSerializer(
         source="scan", allow_null=True, help_text="The latest finished scan."
     )
+    sync = RowSyncSerializer(
+        allow_null=True,
+        help_text="The latest sync with the external repository; null without one, or "
+        "before the first sync.",
+    )
 
 
 class DashboardSerializer(serializers.Serializer):
@@ -289,3 +307,62 @@ class DashboardSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = PortfolioRowSerializer(many=True)
+
+
+# --------------------------------------------------------------------------- sync
+
+
+class SyncCommitSerializer(serializers.Serializer):
+    sha = serializers.CharField()
+    subject = serializers.CharField()
+    author = serializers.CharField()
+    email = serializers.CharField()
+    date = serializers.CharField(help_text="When it was authored, ISO 8601.")
+    files = serializers.ListField(child=serializers.CharField(), help_text="At most 50.")
+
+
+class SyncStateSerializer(serializers.Serializer):
+    """The newest sync of a component's internal and external repositories. Before the
+    first sync: status and checked_at null, everything else empty."""
+
+    status = serializers.ChoiceField(choices=SyncStatus.choices, allow_null=True)
+    checked_at = serializers.DateTimeField(source="created_at", allow_null=True)
+    trigger = serializers.CharField(help_text="manual, beat, publish…")
+    internal_head = serializers.CharField()
+    external_head = serializers.CharField()
+    last_exported_rev = serializers.CharField(
+        help_text="The internal commit Gatehouse last exported from."
+    )
+    pending = SyncCommitSerializer(
+        many=True, help_text="Internal commits touching the open scope since that export."
+    )
+    community = SyncCommitSerializer(
+        many=True, help_text="External commits not made by Gatehouse since that export."
+    )
+    tags_missing_externally = serializers.ListField(child=serializers.CharField())
+    tags_unknown_internally = serializers.ListField(child=serializers.CharField())
+    external_tags = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="External tag → the internal commit it was exported from (empty: not "
+        "Gatehouse's).",
+    )
+    error = serializers.CharField()
+
+
+class SyncRunSerializer(SyncStateSerializer):
+    skipped = serializers.BooleanField(
+        help_text="Another sync of the component was running: its result is shown."
+    )
+
+
+class BackportSerializer(serializers.ModelSerializer):
+    state = serializers.ChoiceField(choices=Backport.State.choices, read_only=True)
+    conflicts = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="What did not apply, file by file; empty when the branch was created.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Backport
+        fields = ["id", "source_commit", "state", "branch", "commit", "conflicts"]
+        read_only_fields = fields

@@ -147,6 +147,7 @@ def _unchanged_fields(component: Component, workspace: Path, sides: _Sides) -> d
     if (
         previous is None
         or component.updated_at > previous.created_at  # its open scope may have changed
+        or Backport.objects.filter(component=component, created_at__gt=previous.created_at).exists()
         or (previous.internal_head, previous.external_head)
         != (sides.internal_head or "", sides.external_head or "")
     ):
@@ -217,6 +218,15 @@ def _sync_fields(component: Component, workspace: Path, sides: _Sides) -> dict:
             break
         if TRAILER_REV not in commit.trailers:
             community.append(commit)
+    # A community commit back-ported into an internal branch is the internal team's to
+    # merge and export: listed with its branch, no longer waiting.
+    backported = dict(
+        Backport.objects.filter(
+            component=component, state=Backport.State.CREATED,
+            source_commit__in=[c.sha for c in community],
+        ).values_list("source_commit", "branch")
+    )  # fmt: skip
+    waiting = [c for c in community if c.sha not in backported]
     pending = []
     if sides.internal_head:
         boundary = _boundary(component)
@@ -234,11 +244,11 @@ def _sync_fields(component: Component, workspace: Path, sides: _Sides) -> dict:
         )
     )
     internal_tags = {f"v{v}" for v in published}
-    if pending and community:
+    if pending and waiting:
         status = SyncStatus.DIVERGED
     elif pending:
         status = SyncStatus.EXPORT_PENDING
-    elif community:
+    elif waiting:
         status = SyncStatus.BACKPORT_NEEDED
     else:
         status = SyncStatus.IN_SYNC
@@ -248,7 +258,10 @@ def _sync_fields(component: Component, workspace: Path, sides: _Sides) -> dict:
         "external_head": sides.external_head or "",
         "last_exported_rev": last_rev,
         "pending": [_commit_json(c) for c in pending[:MAX_LISTED]],
-        "community": [_commit_json(c) for c in community[:MAX_LISTED]],
+        "community": [
+            {**_commit_json(c), "backport": backported.get(c.sha, "")}
+            for c in community[:MAX_LISTED]
+        ],
         "tags_missing_externally": sorted(internal_tags - set(external_tags)),
         "tags_unknown_internally": sorted(set(external_tags) - internal_tags),
         "external_tags": external_tags,
@@ -427,9 +440,7 @@ def backport_create(*, component: Component, actor, commit: str) -> Backport:
     ``gatehouse/backport/<short-sha>`` of the internal repository, its paths mapped back,
     applied on the internal branch head. A conflict is recorded and reported file by file;
     nothing is half-applied and nothing is pushed. Owners, PMC members and admins. Audited."""
-    from governance.rules import can_manage_roles
-
-    if not (rules.can_create_release(actor, component) or can_manage_roles(actor, component)):
+    if not rules.can_sync(actor, component):
         raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
     commit = (commit or "").strip().lower()
     if not (len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)):

@@ -6,15 +6,16 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+import vcs
 from core.forms import add_service_errors
 from governance.models import Component, Department
 from governance.selectors import component_detail
-from releases import charts, dashboard, departments, rules, selectors, services
-from releases.enums import OPEN_RELEASE_STATES, GateStatus
+from releases import charts, dashboard, departments, rules, selectors, services, sync
+from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState
 from releases.forms import CancelForm, ReleaseForm, WaiverForm
-from releases.models import Release, Waiver
+from releases.models import Backport, Release, SyncState, SyncStatus, Waiver
 from scans.models import Finding
 
 
@@ -66,6 +67,7 @@ def _release_context(request, release, **forms):
     )
     for w in waivers:
         w.active = w.is_active(now)
+    can_manage = rules.can_create_release(user, release.component)
     return {
         "release": release,
         "component": release.component,
@@ -74,8 +76,13 @@ def _release_context(request, release, **forms):
         "evaluations": release.evaluations.all()[:30],
         "waivers": waivers,
         "is_admin": is_admin,
-        "can_manage": rules.can_create_release(user, release.component),
+        "can_manage": can_manage,
         "is_open": release.state in OPEN_RELEASE_STATES,
+        # The button shows only when publishing can work; the service checks it all again.
+        "can_publish": can_manage
+        and release.state == ReleaseState.READY
+        and release.component.external_repository_id is not None,
+        "publish_errors": forms.get("publish_errors", []),
         "waiver_form": forms.get("waiver_form")
         or (
             WaiverForm(
@@ -308,3 +315,155 @@ def charts_page(request):
         ),
     ]
     return render(request, "releases/charts.html", {"figures": figures})
+
+
+# --------------------------------------------------------------------------- Open Core sync
+
+SYNC_HISTORY = 10
+
+
+def _component_or_404(user, slug) -> Component:
+    try:
+        return component_detail(user, slug)
+    except Component.DoesNotExist as exc:
+        raise Http404("Not found, or not yours to see.") from exc
+
+
+def _sync_context(request, component, **extra) -> dict:
+    """What the Sync section shows: a fixed number of queries, however many syncs,
+    commits, tags and releases there are."""
+    syncs = SyncState.objects.filter(component=component).order_by("-created_at", "-id")
+    # The history without the lists of commits; the newest one in full.
+    summary = ("id", "component_id", "created_at", "trigger", "status", "seconds", "error")
+    history = list(syncs.only(*summary)[:SYNC_HISTORY])
+    latest = syncs.first() if history else None
+    community = list(latest.community) if latest else []
+    backports = list(
+        Backport.objects.filter(component=component)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")[:20]
+    )
+    # The newest back-port of each community commit, shown on its row.
+    by_source = {
+        b.source_commit: b
+        for b in Backport.objects.filter(
+            component=component, source_commit__in=[c["sha"] for c in community]
+        ).order_by("created_at", "id")
+    }
+    community = [{**c, "backport": by_source.get(c["sha"])} for c in community]
+    tags = []
+    if latest:
+        missing = set(latest.tags_missing_externally)
+        unknown = set(latest.tags_unknown_internally)
+        for name in sorted(missing | unknown | set(latest.external_tags)):
+            tags.append(
+                {
+                    "name": name,
+                    "missing_externally": name in missing,
+                    "unknown_internally": name in unknown,
+                    "external": name in latest.external_tags,
+                    "internal_rev": latest.external_tags.get(name, ""),
+                }
+            )
+    exports = (
+        Release.objects.filter(component=component, state=ReleaseState.PUBLISHED)
+        .exclude(external_commit="")
+        .order_by("-published_at", "-id")[:20]
+    )
+    return {
+        "component": component,
+        "external_repository": component.external_repository,
+        "latest": latest,
+        "history": history,
+        "community": community,
+        "backports": backports,
+        "tags": tags,
+        "exports": exports,
+        "may_sync": rules.can_sync(request.user, component),
+        **extra,
+    }
+
+
+def _sync_response(request, component, *, status=200, **extra):
+    template = "releases/partials/component_sync.html"
+    if not request.htmx:
+        template = "releases/component_sync.html"
+    return render(request, template, _sync_context(request, component, **extra), status=status)
+
+
+def _back_to_sync(component):
+    return redirect(component.get_absolute_url() + "#sync")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def component_sync_panel(request, slug):
+    """Where the component is published and how the two sides stand: a fragment for the
+    component page (htmx), or a page. POST (owners, PMC, admins): sync now."""
+    component = _component_or_404(request.user, slug)
+    if request.method != "POST":
+        return _sync_response(request, component)
+    if not rules.can_sync(request.user, component):
+        raise PermissionDenied("Only the component's owners, PMC members and admins sync it.")
+    if component.internal_repository is None or component.external_repository is None:
+        messages.error(request, "Nothing to sync: set the external repository first.")
+        return _back_to_sync(component)
+    state = sync.component_sync(component_id=component.pk, trigger="manual")
+    if state is None:
+        messages.info(request, "Another sync of this component is running; see its result.")
+    elif state.status == SyncStatus.FAILED:
+        messages.error(request, f"The sync failed: {state.error}")
+    else:
+        messages.success(request, f"Synced: {state.get_status_display().lower()}.")
+    return _back_to_sync(component)
+
+
+@login_required
+@require_POST
+def backport_create(request, slug):
+    """Back-port one community commit as a branch of the internal repository."""
+    component = _component_or_404(request.user, slug)
+    if not rules.can_sync(request.user, component):
+        raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
+    try:
+        backport = sync.backport_create(
+            component=component, actor=request.user, commit=request.POST.get("commit", "")
+        )
+    except ValidationError as exc:
+        return _sync_response(request, component, status=400, backport_errors=exc.messages)
+    except vcs.VcsError as exc:
+        # A repository out of reach, or a push refused (the branch already exists, say).
+        return _sync_response(request, component, status=502, backport_errors=[str(exc)])
+    short = backport.source_commit[:10]
+    if backport.state == Backport.State.CREATED:
+        messages.success(
+            request, f"Back-ported {short}: branch {backport.branch} in the internal repository."
+        )
+    else:
+        messages.warning(
+            request, f"Back-port of {short} conflicts: " + "; ".join(backport.conflicts[:20])
+        )
+    return _back_to_sync(component)
+
+
+@login_required
+@require_POST
+def release_publish(request, pk):
+    """Publish a ready release to the external repository (owners and admins)."""
+    release = _release_or_404(request.user, pk)
+    try:
+        release = sync.release_publish(release=release, actor=request.user)
+    except (ValidationError, vcs.VcsError) as exc:
+        # PublishAborted (the exported tree failed its check), a refusal, or git failing
+        # (a repository out of reach, a push refused): not published.
+        invalid = isinstance(exc, ValidationError)
+        release = _release_or_404(request.user, pk)
+        errors = exc.messages if invalid else [str(exc)]
+        context = _release_context(request, release, publish_errors=errors)
+        return render(
+            request, "releases/release_detail.html", context, status=400 if invalid else 502
+        )
+    messages.success(
+        request, f"Published {release.external_tag} as {release.external_commit[:10]}."
+    )
+    return redirect(release)

@@ -639,6 +639,7 @@ def test_dashboard_rows_and_counters(world, api, portfolio):
     assert rows["bare-tool"] == {
         "slug": "bare-tool", "name": "Bare Tool", "stage": "draft", "departments": [],
         "blocking": {}, "blocking_total": 0, "latest_release": None, "last_scan": None,
+        "sync": None,
     }  # fmt: skip
 
 

@@ -339,3 +339,46 @@ def test_a_no_change_sync_reuses_the_findings_and_a_change_recomputes(ready, tmp
     p.component.save()
     state = component_sync(component_id=p.component.pk)
     assert state.status == "backport_needed"
+
+
+def test_a_backported_commit_no_longer_waits_and_the_loop_closes(
+    ready, tmp_path, django_capture_on_commit_callbacks
+):
+    from reviews.services import submission_refresh
+
+    p = ready(FILES)
+    publish(p)
+    outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
+    backport = backport_create(component=p.component, actor=p.state.world.alice, commit=outside)
+    repo: GitRepo = p.state.repo
+    repo.git("merge", "-q", "--no-edit", backport.branch)  # the internal team merges it
+    state = component_sync(component_id=p.component.pk)
+    assert state.status == "export_pending"  # not diverged: the community commit is handled
+    assert state.community[0]["backport"] == backport.branch
+    with django_capture_on_commit_callbacks(execute=True):  # reviewed and scanned again
+        submission_refresh(submission=p.state.submission, actor=p.state.world.alice)
+        p.state.approve_all()
+    release = p.state.release("1.1.0", commit=repo.head())
+    assert release.state == ReleaseState.READY, release.blocking_gates
+    published = release_publish(release=release, actor=p.state.world.alice)
+    assert published.state == ReleaseState.PUBLISHED
+    assert "api/v2.py" in external_files(p.external)  # the community file made it back out
+    assert component_sync(component_id=p.component.pk).status == "in_sync"
+
+
+def test_external_history_before_the_first_export_does_not_hold_the_first_release(
+    approved, external, tmp_path, django_capture_on_commit_callbacks
+):
+    community_commit(tmp_path, external, {"README.md": "# placeholder\n"}, "Initial commit")
+    state = approved(FILES)
+    component_set_external(component=state.component, actor=state.world.admin,
+                           url=f"file://{external}")  # fmt: skip
+    sync = component_sync(component_id=state.component.pk)
+    assert sync.status == "diverged" and sync.last_exported_rev == ""
+    SyncState.objects.filter(pk=sync.pk).update(
+        community=[{**sync.community[0], "date": "2020-01-01T00:00:00+00:00"}]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        release = state.release()
+    versions = next(g for g in release.gates if g["gate"] == "versions")
+    assert versions["status"] == "pass", versions["reason"]

@@ -1,0 +1,375 @@
+"""The Open Core endpoints: a component's external repository, its sync, back-ports,
+publishing a release, and the Sync column of the dashboard. Real repositories (an internal
+working one, a bare external one), real services; bodies and rows asserted."""
+
+# The `approved` and `policy` fixtures come from tests/releases/conftest.py and the sync
+# fixtures from tests/releases/test_sync_views.py, which pytest does not load for this
+# folder; the tests' parameters then "redefine" them.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import vcs
+from core.models import AuditEvent
+from governance.models import Component
+from governance.services import ComponentDraft, component_create, component_set_external
+from releases.enums import ReleaseState
+from releases.models import Backport, Release, SyncState
+from releases.sync import workspace_for
+from scans.models import Finding
+from scans.services import finding_triage
+from tests.api.conftest import counts
+from tests.conftest import make_user
+from tests.releases.conftest import approved, policy  # noqa: F401
+from tests.releases.test_sync_views import (  # noqa: F401
+    FILES,
+    HOST,
+    SPDX,
+    _sync_dir,
+    commit_json,
+    community_commit,
+    external,
+    external_log,
+    ready,
+)
+
+SYNC_KEYS = {
+    "status", "checked_at", "trigger", "internal_head", "external_head", "last_exported_rev",
+    "pending", "community", "tags_missing_externally", "tags_unknown_internally",
+    "external_tags", "error",
+}  # fmt: skip
+
+
+def sync_url(component) -> str:
+    return f"/api/components/{component.slug}/sync/"
+
+
+def backports_url(component) -> str:
+    return f"/api/components/{component.slug}/backports/"
+
+
+# --------------------------------------------------------------------------- components
+
+
+def test_component_shows_its_external_repository_and_branch(approved, api, external):
+    state = approved()
+    client = api(state.world.alice)
+    body = client.get("/api/components/mq-core/").json()
+    assert (body["external_repository"], body["external_branch"]) == (None, None)
+    assert body["open_paths"] == ["core/**", "api/**"]
+
+    component_set_external(component=state.component, actor=state.world.alice,
+                           url=f"file://{external}", branch="stable")  # fmt: skip
+
+    body = client.get("/api/components/mq-core/").json()
+    assert body["external_repository"] == f"file://{external}"
+    assert body["external_branch"] == "stable"
+    listed = client.get("/api/components/").json()["results"]
+    assert listed[0]["external_repository"] == f"file://{external}"
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def test_sync_reads_empty_before_the_first_sync_then_runs_on_post(approved, api, external):
+    state = approved()
+    component_set_external(component=state.component, actor=state.world.admin,
+                           url=f"file://{external}")  # fmt: skip
+    client = api(state.world.alice)
+
+    empty = client.get(sync_url(state.component))
+    assert empty.status_code == 200
+    assert empty.json() == {
+        "status": None, "checked_at": None, "trigger": "", "internal_head": "",
+        "external_head": "", "last_exported_rev": "", "pending": [], "community": [],
+        "tags_missing_externally": [], "tags_unknown_internally": [], "external_tags": {},
+        "error": "",
+    }  # fmt: skip
+
+    response = client.post(sync_url(state.component))
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert set(body) == SYNC_KEYS | {"skipped"} and body["skipped"] is False
+    row = SyncState.objects.get(component=state.component)
+    assert (row.status, row.trigger) == ("export_pending", "manual")
+    assert body["status"] == "export_pending" and body["trigger"] == "manual"
+    assert body["internal_head"] == state.repo.head() and body["external_head"] == ""
+    assert [c["sha"] for c in body["pending"]] == [state.repo.head()]
+    assert set(body["pending"][0]) == {"sha", "subject", "author", "email", "date", "files"}
+    assert client.get(sync_url(state.component)).json() == {
+        k: v for k, v in body.items() if k != "skipped"
+    }
+
+
+def test_sync_shows_community_commits_and_tags(ready, api, tmp_path):
+    p = ready()
+    p.publish()
+    outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2 API")
+
+    body = api(p.world.alice).post(sync_url(p.component)).json()
+
+    assert body["status"] == "backport_needed"
+    assert [(c["sha"], c["subject"], c["author"], c["files"]) for c in body["community"]] == [
+        (outside, "Add v2 API", "Community Dev", ["api/v2.py"])
+    ]
+    release = Release.objects.get(pk=p.release.pk)
+    assert body["external_tags"] == {"v1.0.0": release.commit}
+    assert body["last_exported_rev"] == release.commit
+    assert body["tags_missing_externally"] == [] and body["tags_unknown_internally"] == []
+
+
+def test_sync_while_another_runs_is_skipped_with_202(ready, api):
+    p = ready()
+    before = SyncState.objects.count()
+    latest = SyncState.objects.filter(component=p.component).first()
+    with vcs.workspace_lock(workspace_for(p.component), wait=True) as held:
+        assert held
+        response = api(p.world.alice).post(sync_url(p.component))
+    assert response.status_code == 202
+    body = response.json()
+    assert body["skipped"] is True and body["status"] == latest.status
+    assert SyncState.objects.count() == before
+
+
+def test_sync_without_an_external_repository_is_400(approved, api):
+    state = approved()
+    response = api(state.world.alice).post(sync_url(state.component))
+    assert response.status_code == 400
+    assert response.json() == {"external_repository": ["Set the external repository first."]}
+    assert not SyncState.objects.exists()
+
+
+def test_who_may_read_and_run_a_sync(ready, api):
+    p = ready()
+    reviewer = p.world.reviewers["legal"]
+    for user, read, run in [(p.world.alice, 200, 200), (p.world.admin, 200, 200),
+                            (p.state.pmc, 200, 200), (reviewer, 200, 403),
+                            (p.state.committer, 200, 403), (p.world.bob, 404, 404)]:  # fmt: skip
+        client = api(user)
+        before = SyncState.objects.count()
+        assert client.get(sync_url(p.component)).status_code == read, user
+        response = client.post(sync_url(p.component))
+        assert response.status_code == run, user
+        assert SyncState.objects.count() == before + (run == 200)
+        if run == 403:
+            assert response.json() == {
+                "detail": "Only the component's owners, PMC members and admins sync and back-port."
+            }
+    assert api().get(sync_url(p.component)).status_code in (401, 403)
+
+
+# --------------------------------------------------------------------------- back-ports
+
+
+def test_backport_creates_a_branch_201_or_reports_the_conflict_409(ready, api, tmp_path):
+    p = ready(from_prefix="core/", to_prefix="")
+    p.publish()
+    good = community_commit(
+        tmp_path, p.external, {"api.py": SPDX + "def ping():\n    return 2\n"}, "Return 2"
+    )  # api.py outside is core/api.py inside
+    client = api(p.world.alice)
+
+    response = client.post(backports_url(p.component), {"commit": good}, format="json")
+
+    assert response.status_code == 201, response.json()
+    backport = Backport.objects.get()
+    assert response.json() == {
+        "id": backport.pk, "source_commit": good, "state": "created",
+        "branch": f"gatehouse/backport/{good[:12]}", "commit": backport.commit, "conflicts": [],
+    }  # fmt: skip
+    assert "return 2" in p.repo.git("show", f"{backport.branch}:core/api.py")
+    assert p.repo.git("log", "-1", "--format=%an", backport.branch) == "Community Dev"
+
+    p.repo.commit({"core/api.py": SPDX + "def ping():\n    return 'inside'\n"}, "inside")
+    bad = community_commit(
+        tmp_path, p.external, {"api.py": SPDX + "def ping():\n    return 'outside'\n"}, "outside"
+    )
+    response = client.post(backports_url(p.component), {"commit": bad}, format="json")
+
+    assert response.status_code == 409
+    body = response.json()
+    conflict = Backport.objects.get(source_commit=bad)
+    assert body["state"] == "conflict" and body["branch"] == "" and body["commit"] == ""
+    assert body["conflicts"] == conflict.conflicts
+    assert any("core/api.py" in c for c in body["conflicts"])
+    assert f"gatehouse/backport/{bad[:12]}" not in p.repo.git("branch", "--list")
+    assert AuditEvent.objects.filter(action="backport.conflict").count() == 1
+
+
+def test_bad_backport_requests_are_refused_and_write_nothing(ready, api, tmp_path):
+    p = ready()
+    p.publish()
+    outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
+    own_export = Release.objects.get(pk=p.release.pk).external_commit
+    client = api(p.world.alice)
+    for body, message in [({"commit": "abc"}, "Give the full commit id"),
+                          ({"commit": "f" * 40}, "Not a commit of the external branch"),
+                          ({"commit": own_export}, "Gatehouse's own export"),
+                          ({}, "required"), ({"commit": "x" * 65}, "no more than 64")]:  # fmt: skip
+        response = client.post(backports_url(p.component), body, format="json")
+        assert response.status_code == 400, body
+        assert message in " ".join(response.json()["commit"]), response.json()
+    reviewer = api(p.world.reviewers["legal"])
+    assert reviewer.post(backports_url(p.component), {"commit": outside}).status_code == 403
+    # Refused before the body is read: a bad body is still a 403.
+    assert reviewer.post(backports_url(p.component), {"commit": 1}).status_code == 403
+    assert api(p.world.bob).post(backports_url(p.component), {"commit": outside}).status_code == 404
+    assert not Backport.objects.exists()
+
+
+def test_a_push_git_refuses_is_502_with_the_reason_and_records_nothing(ready, api, tmp_path):
+    p = ready(from_prefix="core/", to_prefix="")
+    p.publish()
+    outside = community_commit(
+        tmp_path, p.external, {"api.py": SPDX + "def ping():\n    return 2\n"}, "Return 2"
+    )
+    client = api(p.world.alice)
+    assert client.post(backports_url(p.component), {"commit": outside}).status_code == 201
+    p.repo.commit({"sharding/x.py": "y = 1\n"}, "internal only")
+    # Again, onto the moved head: the branch exists with another commit; never forced.
+    response = client.post(backports_url(p.component), {"commit": outside})
+
+    assert response.status_code == 502
+    assert "refused the push" in response.json()["detail"]
+    assert Backport.objects.count() == 1
+
+
+# --------------------------------------------------------------------------- publish
+
+
+def test_owner_publishes_a_ready_release(ready, api):
+    p = ready()
+    url = f"/api/releases/{p.release.pk}/publish/"
+    assert api(p.world.reviewers["legal"]).post(url).status_code == 403
+    assert api(p.state.pmc).post(url).status_code == 403
+    assert api(p.world.bob).post(url).status_code == 404
+    assert external_log(p.external) == []
+
+    response = api(p.world.alice).post(url)
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    release = Release.objects.get(pk=p.release.pk)
+    assert body["state"] == "published" == release.state
+    assert body["external_tag"] == "v1.0.0"
+    assert body["external_commit"] == release.external_commit == external_log(p.external)[0]
+    assert body["published_at"] is not None
+    # Again: nothing new is built or pushed.
+    again = api(p.world.admin).post(url)
+    assert again.status_code == 200 and again.json()["external_commit"] == body["external_commit"]
+    assert len(external_log(p.external)) == 1
+
+
+def test_publish_aborted_is_400_with_the_reasons_and_changes_nothing(
+    ready, api, django_capture_on_commit_callbacks
+):
+    p = ready({**FILES, "core/hosts.py": f'WIKI = "https://{HOST}/x"\n'})
+    finding = Finding.objects.get(kind="internal_ref", path="core/hosts.py")
+    with django_capture_on_commit_callbacks(execute=True):
+        finding_triage(finding=finding, actor=p.world.reviewers["compliance"],
+                       state="accepted_risk", reason="Checked by hand.")  # fmt: skip
+    before = counts(Release, AuditEvent)
+
+    response = api(p.world.alice).post(f"/api/releases/{p.release.pk}/publish/")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body) == ["publish"]
+    assert any(reason.startswith("core/hosts.py:1: ") for reason in body["publish"]), body
+    release = Release.objects.get(pk=p.release.pk)
+    assert release.state == ReleaseState.READY and release.external_commit == ""
+    assert external_log(p.external) == []
+    assert counts(Release, AuditEvent) == before
+
+
+def test_publish_refusals_are_400_with_the_field(approved, api):
+    state = approved({k: v for k, v in FILES.items() if k != "SECURITY.md"})
+    release = state.release()
+    client = api(state.world.alice)
+    response = client.post(f"/api/releases/{release.pk}/publish/")
+    assert response.status_code == 400
+    assert response.json() == {"external_repository": ["Set the external repository first."]}
+    component_set_external(component=state.component, actor=state.world.alice,
+                           url="https://example.com/mq.git")  # fmt: skip
+    response = client.post(f"/api/releases/{release.pk}/publish/")
+    assert response.status_code == 400
+    assert "Only a ready release is published" in response.json()["state"][0]
+    release.refresh_from_db()
+    assert release.state == ReleaseState.BLOCKED
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def make_components(owner, slugs, *, external: bool):
+    for slug in slugs:
+        component = component_create(
+            actor=owner, draft=ComponentDraft(name=slug, slug=slug, license="MIT")
+        )
+        if external:
+            component_set_external(component=component, actor=owner,
+                                   url=f"https://example.com/{slug}.git")  # fmt: skip
+            SyncState.objects.create(component=component, trigger="beat", status="in_sync")
+            SyncState.objects.create(
+                component=component, trigger="beat", status="diverged",
+                pending=[commit_json(1)], community=[commit_json(2)],
+            )  # fmt: skip
+
+
+def test_dashboard_rows_carry_the_latest_sync(db, api):
+    owner = make_user("olga")
+    make_components(owner, ["a-plain"], external=False)
+    make_components(owner, ["b-synced"], external=True)
+    make_components(owner, ["c-waiting"], external=False)
+    component_set_external(component=Component.objects.get(slug="c-waiting"), actor=owner,
+                           url="https://example.com/c.git")  # fmt: skip
+
+    rows = {r["slug"]: r for r in api(owner).get("/api/dashboard/").json()["results"]}
+
+    assert rows["a-plain"]["sync"] is None
+    assert rows["c-waiting"]["sync"] is None  # not synced yet
+    latest = SyncState.objects.filter(component__slug="b-synced").first()
+    assert rows["b-synced"]["sync"]["status"] == "diverged"
+    checked = rows["b-synced"]["sync"]["checked_at"]
+    assert checked.startswith(latest.created_at.isoformat()[:19])
+    assert set(rows["b-synced"]["sync"]) == {"status", "checked_at"}
+
+
+def test_dashboard_query_count_does_not_grow_with_synced_components(db, api):
+    owner = make_user("olga")
+    client = api(owner)
+    make_components(owner, ["a-0"], external=False)
+    make_components(owner, ["s-0"], external=True)
+    count_queries(client, "/api/dashboard/")
+    small = count_queries(client, "/api/dashboard/")
+    make_components(owner, ["a-1", "a-2"], external=False)
+    make_components(owner, [f"s-{n}" for n in range(1, 6)], external=True)
+    large = count_queries(client, "/api/dashboard/")
+    assert client.get("/api/dashboard/").json()["count"] == 9
+    assert large == small
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, response.json()
+    return len(queries)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/components/{slug}/sync/", "/api/components/{slug}/backports/",
+     "/api/releases/{id}/publish/"],
+)  # fmt: skip
+def test_schema_lists_the_sync_endpoints(world, api, path):
+    text = api(world.alice).get("/api/schema/").content.decode()
+    assert f"{path}:" in text
+    assert "SyncStatusEnum:" in text and "BackportStateEnum:" in text

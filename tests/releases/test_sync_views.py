@@ -1,0 +1,492 @@
+"""The Open Core pages through the test client: the component's Sync section, the
+external repository form, back-ports, the Publish button and the portfolio's Sync column.
+Real git repositories (an internal working one, a bare external one), real services."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+import vcs
+from core.models import AuditEvent
+from governance.services import ComponentDraft, component_create, component_set_external
+from releases.enums import ReleaseState
+from releases.models import Backport, Release, SyncState
+from releases.sync import component_sync, release_publish, workspace_for
+from scans.models import Finding
+from scans.services import finding_triage
+from tests.conftest import PASSWORD, make_user
+from tests.gitrepo import GitRepo
+from tests.releases.conftest import CLEAN_FILES
+
+HOST = "wiki.corp.example-internal.net"
+FILES = {**CLEAN_FILES, "sharding/router.py": "PEERS = []\n", "api/v1.py": "V = 1\n"}
+SPDX = "# SPDX-License-Identifier: Apache-2.0\n"
+
+
+@pytest.fixture(autouse=True)
+def _sync_dir(settings, tmp_path):
+    settings.GATEHOUSE_SYNC_DIR = tmp_path / "sync"
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=Community Dev", "-c", "user.email=dev@example.org",
+         "-c", "commit.gpgsign=false", *args],
+        cwd=path, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+
+
+@pytest.fixture
+def external(tmp_path) -> Path:
+    path = tmp_path / "external.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(path))
+    return path
+
+
+def community_commit(tmp_path: Path, external: Path, files: dict[str, str], message: str) -> str:
+    """What a contributor does outside: clone, change, push."""
+    work = tmp_path / f"contrib-{len(list(tmp_path.glob('contrib-*')))}"
+    git(tmp_path, "clone", "-q", str(external), str(work))
+    for name, text in files.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(text)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", message)
+    git(work, "push", "-q", "origin", "HEAD:main")
+    return git(work, "rev-parse", "HEAD")
+
+
+def external_log(external: Path) -> list[str]:
+    try:
+        return git(external, "log", "--format=%H", "main").splitlines()
+    except subprocess.CalledProcessError:
+        return []
+
+
+class Ready:
+    """An approved component publishing to a bare external repository, synced once, with
+    a release 1.0.0 (ready when the files are clean)."""
+
+    def __init__(self, state, external: Path, release: Release):
+        self.state, self.external, self.release = state, external, release
+        self.component = state.component
+        self.world = state.world
+        self.repo: GitRepo = state.repo
+
+    def publish(self) -> Release:
+        return release_publish(release=self.release, actor=self.world.alice)
+
+
+@pytest.fixture
+def ready(approved, external, django_capture_on_commit_callbacks):
+    def build(files=None, **external_options) -> Ready:
+        state = approved(files or FILES)
+        component_set_external(component=state.component, actor=state.world.admin,
+                               url=f"file://{external}", **external_options)  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            component_sync(component_id=state.component.pk)
+            release = state.release()
+        release.refresh_from_db()
+        return Ready(state, external, release)
+
+    return build
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def sync_url(component) -> str:
+    return reverse("releases:component-sync", args=[component.slug])
+
+
+def panel(client, component, **headers) -> str:
+    response = client.get(sync_url(component), headers=headers)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# --------------------------------------------------------------------------- the section
+
+
+def test_component_page_loads_the_sync_panel_as_a_fragment_or_a_page(client, approved):
+    state = approved()
+    login(client, state.world.alice)
+    page = client.get(state.component.get_absolute_url()).content.decode()
+    assert f'hx-get="{sync_url(state.component)}"' in page
+    assert 'data-testid="external-form"' in page  # alice owns it
+
+    fragment = panel(client, state.component, HX_Request="true")
+    assert "<html" not in fragment and 'data-testid="sync-panel"' in fragment
+    assert "not set: nothing is published yet" in fragment
+    assert 'data-testid="sync-now"' not in fragment  # nothing to sync yet
+    full = panel(client, state.component)
+    assert full.startswith("<!doctype html>") and "Sync of" in full
+
+
+def test_owner_sets_the_external_repository_and_the_panel_shows_it(client, approved, external):
+    state = approved()
+    url = reverse("governance:component-external", args=[state.component.slug])
+    login(client, state.world.alice)
+    bad = client.post(url, {"url": "ext::sh -c touch% /tmp/pwned", "branch": "main"})
+    assert bad.status_code == 400
+    assert 'data-testid="external-form"' in bad.content.decode()
+    bad = client.post(url, {"url": f"file://{external}", "from_prefix": "../etc"})
+    assert bad.status_code == 400 and "no &#x27;..&#x27;" in bad.content.decode()
+    state.component.refresh_from_db()
+    assert state.component.external_repository is None
+
+    response = client.post(url, {"url": f"file://{external}", "branch": "stable",
+                                 "from_prefix": "core", "to_prefix": ""})  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == state.component.get_absolute_url() + "#sync"
+    state.component.refresh_from_db()
+    assert state.component.external_repository.url == f"file://{external}"
+    assert (state.component.external_branch, state.component.export_from_prefix) == (
+        "stable",
+        "core/",
+    )
+    assert AuditEvent.objects.filter(action="component.external_set").count() == 1
+    fragment = panel(client, state.component, HX_Request="true")
+    assert f"<code>file://{external}</code>" in fragment
+    assert "<code>stable</code>" in fragment
+    assert "<code>core/</code> inside → the root outside" in fragment
+    assert "never" in fragment and 'data-testid="sync-now"' in fragment
+
+
+def test_only_owners_and_admins_set_the_external_repository(client, approved, external):
+    state = approved()
+    url = reverse("governance:component-external", args=[state.component.slug])
+    body = {"url": f"file://{external}", "branch": "main"}
+    reviewer = state.world.reviewers["legal"]
+    for user, expected in [(state.world.bob, 404), (reviewer, 403), (state.pmc, 403)]:
+        assert login(client, user).post(url, body).status_code == expected, user
+        page = client.get(state.component.get_absolute_url())
+        assert 'data-testid="external-form"' not in page.content.decode()
+    state.component.refresh_from_db()
+    assert state.component.external_repository is None
+    assert login(client, state.world.admin).post(url, body).status_code == 302
+    state.component.refresh_from_db()
+    assert state.component.external_repository is not None
+
+
+def test_sync_now_shows_pending_and_community_commits_tags_and_exports(client, ready, tmp_path):
+    p = ready()
+    p.publish()
+    internal = p.repo.commit({"core/api.py": SPDX + "x = 3\n"}, "Speed up ping")
+    outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2 API")
+    login(client, p.world.alice)
+    before = SyncState.objects.count()
+
+    response = client.post(sync_url(p.component))
+
+    assert response.status_code == 302
+    assert response["Location"] == p.component.get_absolute_url() + "#sync"
+    state = SyncState.objects.filter(component=p.component).first()
+    assert SyncState.objects.count() == before + 1
+    assert (state.status, state.trigger) == ("diverged", "manual")
+    fragment = panel(client, p.component, HX_Request="true")
+    assert "chip-diverged" in fragment and "Diverged" in fragment
+    assert f'<tr data-sha="{internal}">' in fragment
+    assert "Speed up ping" in fragment and "<code>core/api.py</code>" in fragment
+    assert f'<tr data-sha="{outside}">' in fragment
+    assert "Add v2 API" in fragment and "Community Dev" in fragment
+    assert f'name="commit" value="{outside}"' in fragment  # its Back-port button
+    release = Release.objects.get(pk=p.release.pk)
+    exports = fragment.split('data-testid="exports"')[1].split("</table>")[0]
+    assert "<code>v1.0.0</code>" in exports and release.external_commit[:10] in exports
+    tags = fragment.split('data-testid="tags"')[1].split("</table>")[0]
+    assert 'data-tag="v1.0.0"' in tags and "on both sides" in tags
+    assert release.commit[:10] in tags
+    history = fragment.split('data-testid="sync-history"')[1]
+    assert history.count('data-testid="sync-row"') == 2  # the fixture's and this one
+    assert "manual" in history
+
+
+def test_the_tag_table_tells_missing_and_unknown_tags_apart(client, ready, tmp_path):
+    p = ready()
+    p.publish()
+    outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
+    git(tmp_path, "--git-dir", str(p.external), "tag", "v9.9.9", outside)
+    git(tmp_path, "--git-dir", str(p.external), "tag", "-d", "v1.0.0")
+    component_sync(component_id=p.component.pk)
+    fragment = panel(login(client, p.world.alice), p.component, HX_Request="true")
+    tags = fragment.split('data-testid="tags"')[1].split("</table>")[0]
+    missing = tags.split('data-tag="v1.0.0"')[1].split("</tr>")[0]
+    unknown = tags.split('data-tag="v9.9.9"')[1].split("</tr>")[0]
+    assert "missing externally" in missing
+    assert "unknown internally" in unknown and "not made by Gatehouse" in unknown
+
+
+def test_backport_button_creates_a_branch(client, ready, tmp_path):
+    p = ready(from_prefix="core/", to_prefix="")
+    p.publish()
+    outside = community_commit(
+        tmp_path, p.external, {"api.py": SPDX + "def ping():\n    return 2\n"}, "Return 2"
+    )
+    component_sync(component_id=p.component.pk)
+    login(client, p.state.pmc)  # PMC members back-port too
+
+    response = client.post(
+        reverse("releases:backport-create", args=[p.component.slug]), {"commit": outside}
+    )
+
+    assert response.status_code == 302
+    backport = Backport.objects.get()
+    assert (backport.state, backport.created_by) == ("created", p.state.pmc)
+    assert backport.branch == f"gatehouse/backport/{outside[:12]}"
+    assert "return 2" in p.repo.git("show", f"{backport.branch}:core/api.py")
+    page = client.get(p.component.get_absolute_url()).content.decode()
+    assert f"branch {backport.branch}" in page  # the message
+    fragment = panel(client, p.component, HX_Request="true")
+    row = fragment.split(f'<tr data-sha="{outside}">')[1].split("</tr>")[0]
+    assert f"<code>{backport.branch}</code>" in row and "Branch created" in row
+    assert 'name="commit"' not in row  # done: no button any more
+
+
+def test_backport_conflict_lists_the_conflicting_files(client, ready, tmp_path):
+    p = ready(from_prefix="core/", to_prefix="")
+    p.publish()
+    p.repo.commit({"core/api.py": SPDX + "def ping():\n    return 'inside'\n"}, "inside")
+    outside = community_commit(
+        tmp_path, p.external, {"api.py": SPDX + "def ping():\n    return 'outside'\n"}, "outside"
+    )
+    component_sync(component_id=p.component.pk)
+    login(client, p.world.alice)
+    url = reverse("releases:backport-create", args=[p.component.slug])
+
+    bad = client.post(url, {"commit": "abc"})
+    assert bad.status_code == 400
+    assert "Give the full commit id" in bad.content.decode()
+    assert not Backport.objects.exists()
+    response = client.post(url, {"commit": outside}, follow=True)
+
+    backport = Backport.objects.get()
+    assert backport.state == "conflict" and backport.conflicts
+    page = response.content.decode()
+    assert "conflicts:" in page  # the message
+    fragment = panel(client, p.component, HX_Request="true")
+    listed = fragment.split('data-testid="backports"')[1].split("</table>")[0]
+    for conflict in backport.conflicts:
+        assert f"<li>{conflict}</li>" in listed
+    assert "gatehouse/backport" not in p.repo.git("branch", "--list")
+
+
+def test_who_may_sync_and_backport(client, ready, tmp_path):
+    p = ready()
+    outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
+    component_sync(component_id=p.component.pk)
+    backport_url = reverse("releases:backport-create", args=[p.component.slug])
+    reviewer = p.world.reviewers["legal"]
+    cases = [(p.world.alice, 302), (p.world.admin, 302), (p.state.pmc, 302), (reviewer, 403),
+             (p.state.committer, 403), (p.world.bob, 404)]  # fmt: skip
+    for user, expected in cases:
+        login(client, user)
+        before = SyncState.objects.count()
+        assert client.post(sync_url(p.component)).status_code == expected, user
+        assert SyncState.objects.count() == before + (1 if expected == 302 else 0)
+        read = client.get(sync_url(p.component), headers={"HX-Request": "true"})
+        assert read.status_code == (404 if expected == 404 else 200)
+        if expected == 403:
+            assert 'data-testid="sync-now"' not in read.content.decode()
+            assert f'value="{outside}"' not in read.content.decode()
+            assert client.post(backport_url, {"commit": outside}).status_code == 403
+        if expected == 404:
+            assert client.post(backport_url, {"commit": outside}).status_code == 404
+    assert not Backport.objects.exists()
+
+
+def test_sync_now_while_another_sync_runs_records_nothing(client, ready):
+    p = ready()
+    login(client, p.world.alice)
+    before = SyncState.objects.count()
+    with vcs.workspace_lock(workspace_for(p.component), wait=True) as held:
+        assert held
+        response = client.post(sync_url(p.component), follow=True)
+    assert "Another sync of this component is running" in response.content.decode()
+    assert SyncState.objects.count() == before
+
+
+# --------------------------------------------------------------------------- publish
+
+
+def test_owner_publishes_from_the_release_page(client, ready):
+    p = ready()
+    assert p.release.state == ReleaseState.READY, p.release.blocking_gates
+    url = reverse("releases:release-publish", args=[p.release.pk])
+    for user in (p.state.pmc, p.world.reviewers["legal"]):
+        page = login(client, user).get(p.release.get_absolute_url()).content.decode()
+        assert 'data-testid="publish-form"' not in page
+        assert client.post(url).status_code == 403
+    assert login(client, p.world.bob).post(url).status_code == 404
+    assert external_log(p.external) == []
+
+    page = login(client, p.world.alice).get(p.release.get_absolute_url()).content.decode()
+    assert 'data-testid="publish-form"' in page
+    response = client.post(url, follow=True)
+
+    release = Release.objects.get(pk=p.release.pk)
+    assert release.state == ReleaseState.PUBLISHED
+    assert external_log(p.external) == [release.external_commit]
+    page = response.content.decode()
+    assert f"Published v1.0.0 as {release.external_commit[:10]}" in page
+    published = page.split('data-testid="published"')[1].split("</dd>")[0]
+    assert "<code>v1.0.0</code>" in published and release.external_commit in published
+    assert 'data-testid="publish-form"' not in page
+
+
+def test_publish_button_needs_a_ready_release_and_an_external_repository(client, approved):
+    state = approved(FILES)
+    release = state.release()
+    assert release.state == ReleaseState.READY
+    login(client, state.world.admin)
+    page = client.get(release.get_absolute_url()).content.decode()
+    assert 'data-testid="publish-form"' not in page  # no external repository
+    response = client.post(reverse("releases:release-publish", args=[release.pk]))
+    assert response.status_code == 400
+    assert "Set the external repository first." in response.content.decode()
+    release.refresh_from_db()
+    assert release.state == ReleaseState.READY
+
+
+def test_publish_aborted_lists_the_reasons_and_pushes_nothing(
+    client, ready, django_capture_on_commit_callbacks
+):
+    p = ready({**FILES, "core/hosts.py": f'WIKI = "https://{HOST}/x"\n'})
+    finding = Finding.objects.get(kind="internal_ref", path="core/hosts.py")
+    with django_capture_on_commit_callbacks(execute=True):
+        finding_triage(finding=finding, actor=p.world.reviewers["compliance"],
+                       state="accepted_risk", reason="Checked by hand.")  # fmt: skip
+    p.release.refresh_from_db()
+    assert p.release.state == ReleaseState.READY
+    login(client, p.world.alice)
+
+    response = client.post(reverse("releases:release-publish", args=[p.release.pk]))
+
+    assert response.status_code == 400
+    reasons = response.content.decode().split('data-testid="publish-errors"')[1]
+    reasons = reasons.split("</section>")[0]
+    assert "Nothing was pushed" in reasons
+    assert "<li>core/hosts.py:1: " in reasons
+    p.release.refresh_from_db()
+    assert p.release.state == ReleaseState.READY and p.release.external_commit == ""
+    assert external_log(p.external) == []
+    assert not AuditEvent.objects.filter(action="release.published").exists()
+
+
+# --------------------------------------------------------------------------- query counts
+
+
+def _queries(client, url, **headers) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def commit_json(n: int, days_ago: int = 1) -> dict:
+    return {
+        "sha": f"{n:040x}", "subject": f"change {n}", "author": "Dev", "email": "d@example.org",
+        "date": (timezone.now() - timedelta(days=days_ago)).isoformat(),
+        "files": [f"core/f{n}.py", "api/x.py"],
+    }  # fmt: skip
+
+
+def add_history(component, user, start: int, count: int):
+    """Syncs with commits and tags, back-ports and published releases: rows as the
+    services leave them, made directly (no git needed to render them)."""
+    for n in range(start, start + count):
+        SyncState.objects.create(
+            component=component, trigger="beat", status="diverged",
+            pending=[commit_json(n * 10 + i) for i in range(3)],
+            community=[commit_json(n * 10 + i + 5) for i in range(3)],
+            tags_missing_externally=[f"v0.{n}.0"], tags_unknown_internally=[f"v9.{n}.0"],
+            external_tags={f"v1.{n}.0": f"{n:040x}", f"v9.{n}.0": ""},
+        )  # fmt: skip
+        Backport.objects.create(
+            component=component, source_commit=commit_json(n * 10 + 5)["sha"],
+            state="conflict", conflicts=["core/a.py: both changed"], created_by=user,
+        )  # fmt: skip
+        Release.objects.create(
+            component=component, version=f"0.{n}.0", commit=f"{n:040x}", created_by=user,
+            state=ReleaseState.PUBLISHED, published_at=timezone.now(),
+            external_commit=f"{n + 1:040x}", external_tag=f"v0.{n}.0",
+        )  # fmt: skip
+
+
+def test_sync_panel_and_component_page_query_count_does_not_grow(client, world):
+    component = component_create(
+        actor=world.alice, draft=ComponentDraft(name="Kv", slug="kv", license="MIT")
+    )
+    component_set_external(component=component, actor=world.alice,
+                           url="https://example.com/kv.git")  # fmt: skip
+    login(client, world.alice)
+    urls = [
+        (sync_url(component), {"HX-Request": "true"}),
+        (sync_url(component), {}),
+        (component.get_absolute_url(), {}),
+    ]
+    add_history(component, world.alice, 0, 2)
+    [_queries(client, u, **h) for u, h in urls]
+    small = [_queries(client, u, **h) for u, h in urls]
+    add_history(component, world.alice, 2, 14)
+    large = [_queries(client, u, **h) for u, h in urls]
+    assert small == large
+    fragment = panel(client, component, HX_Request="true")
+    assert fragment.count('data-testid="sync-row"') == 10  # the last ten
+    assert fragment.count("change 155") == 1 and "change 15" in fragment  # newest sync's
+
+
+# --------------------------------------------------------------------------- portfolio
+
+
+def test_portfolio_shows_the_latest_sync_per_component_in_constant_queries(client, world):
+    owner = make_user("olga")
+
+    def add(slugs, *, external=True):
+        for slug in slugs:
+            component = component_create(
+                actor=owner, draft=ComponentDraft(name=slug, slug=slug, license="MIT")
+            )
+            if external:
+                component_set_external(component=component, actor=owner,
+                                       url=f"https://example.com/{slug}.git")  # fmt: skip
+                SyncState.objects.create(component=component, trigger="beat", status="failed")
+                SyncState.objects.create(component=component, trigger="beat",
+                                         status="backport_needed",
+                                         community=[commit_json(1)])  # fmt: skip
+
+    add(["a-plain"], external=False)
+    add(["b-synced"])
+    login(client, owner)
+    _queries(client, reverse("home"))  # warm per-process caches
+    small = _queries(client, reverse("home"))
+    add(["c-plain", "d-plain"], external=False)
+    add([f"e-synced-{n}" for n in range(5)])
+    large = _queries(client, reverse("home"))
+    assert small == large
+
+    page = client.get(reverse("home")).content.decode()
+
+    def cell(slug):
+        row = page.split(f'data-component="{slug}"')[1].split("</tr>")[0]
+        return row.split('data-testid="sync"')[1]
+
+    assert "—" in cell("a-plain") and "chip" not in cell("a-plain")
+    assert "chip-backport_needed" in cell("b-synced") and "Back-port needed" in cell("b-synced")
+    assert "chip-failed" not in cell("b-synced")  # the latest only
+    unsynced = component_create(
+        actor=owner, draft=ComponentDraft(name="f-new", slug="f-new", license="MIT")
+    )
+    component_set_external(component=unsynced, actor=owner, url="https://example.com/f.git")
+    page = client.get(reverse("home")).content.decode()
+    assert "not synced yet" in cell("f-new")
