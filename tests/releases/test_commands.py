@@ -102,3 +102,5 @@ def test_demo_sync_leaves_one_component_in_each_status(
     published = Release.objects.filter(state="published").values_list("component__slug", flat=True)
     assert sorted(published) == ["mq-core", "rpc-interfaces"]
     assert "rpc-interfaces 2.1.0: published as v2.1.0" in out.getvalue()
+    candidate = Release.objects.get(version="2.2.0-rc.1")
+    assert candidate.state == "ready", candidate.blocking_gates

@@ -6,8 +6,10 @@ repositories are real bare repositories under ``var/demo-repos/external/``. The 
 queued scans are run here (a worker that picks them up later finds them claimed), so the
 ready releases can be published through the real service. Then, after a sync:
 
-* rpc-interfaces: 2.1.0 published, nothing moved since -- in sync;
-* mq-core: 1.0.0 published, then a contributor fixed a docstring outside -- back-port needed;
+* rpc-interfaces: 2.1.0 published, nothing moved since -- in sync; 2.2.0-rc.1 of the
+  same code is ready to publish;
+* mq-core: 1.0.0 published with its community gate waived, then a contributor documented
+  the client API outside -- back-port needed;
 * trade-gateway: never published yet, internal work waiting -- export pending;
 * config-client: a contributor started the external repository before any export, and
   the internal side moved too -- diverged.
@@ -32,12 +34,14 @@ from governance.models import Component
 from governance.services import component_set_external
 from releases.enums import ReleaseState
 from releases.models import Release
+from releases.services import release_create
 from releases.sync import component_sync, release_publish
 from scans.enums import ScanStatus
 from scans.models import ScanRun
 from scans.services import scan_execute
 
-PUBLISH = ["rpc-interfaces", "mq-core"]
+PUBLISH = {"rpc-interfaces": "2.1.0", "mq-core": "1.0.0"}
+RC = "2.2.0-rc.1"
 # slug -> (files, message) a contributor pushes to the external repository.
 COMMUNITY = {
     "mq-core": (
@@ -96,14 +100,23 @@ class Command(BaseCommand):
             if slug == "config-client":
                 self._community(bare, *COMMUNITY[slug])  # before any export
             component_sync(component_id=component.pk, trigger="demo")  # the versions gate reads it
-        for slug in PUBLISH:
-            release = (
-                Release.objects.filter(component=components[slug]).order_by("-created_at").first()
-            )
+        for slug, version in PUBLISH.items():
+            release = Release.objects.filter(component=components[slug], version=version).first()
             if release is None or release.state == ReleaseState.PUBLISHED:
                 continue
             release = release_publish(release=release, actor=admin)
             self.stdout.write(f"  {slug} {release.version}: published as {release.external_tag}")
+        # A release candidate of the published rpc-interfaces code, for partners to test:
+        # ready, waiting for someone to press Publish.
+        rpc = components["rpc-interfaces"]
+        published = Release.objects.filter(component=rpc, state=ReleaseState.PUBLISHED).first()
+        if published and not Release.objects.filter(component=rpc, version=RC).exists():
+            component_sync(component_id=rpc.pk, trigger="demo")
+            candidate = release_create(
+                component=rpc, actor=admin, version=RC, commit=published.commit,
+                notes="Release candidate for the partners' interoperability tests.",
+            )  # fmt: skip
+            self.stdout.write(f"  rpc-interfaces {RC}: {candidate.state}")
         self._community(root / "mq-core.git", *COMMUNITY["mq-core"])
         for slug, component in components.items():
             state = component_sync(component_id=component.pk, trigger="demo")
