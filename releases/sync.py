@@ -116,6 +116,7 @@ class _Sides:
     internal_head: str | None
     external_head: str | None
     external_log: list[vcs.CommitInfo]
+    external_tags: dict[str, str]  # tag name -> commit
 
 
 def _update_workspace(
@@ -129,10 +130,17 @@ def _update_workspace(
             allow=settings.GATEHOUSE_GIT_ALLOW,
             timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
         )
-    internal_head = vcs.ref_commit(workspace, f"refs/internal/heads/{internal_branch(component)}")
-    external_head = vcs.ref_commit(workspace, f"refs/external/heads/{component.external_branch}")
+    # One for-each-ref for both heads and the external tags (a git process is ~5 ms).
+    refs = vcs.list_refs(workspace, "refs/")
+    internal_head = refs.get(f"internal/heads/{internal_branch(component)}")
+    external_head = refs.get(f"external/heads/{component.external_branch}")
+    tags = {
+        name.removeprefix("external/tags/"): sha
+        for name, sha in refs.items()
+        if name.startswith("external/tags/")
+    }
     external_log = vcs.log(workspace, include=external_head) if external_head and with_log else []
-    return _Sides(internal_head, external_head, external_log)
+    return _Sides(internal_head, external_head, external_log, tags)
 
 
 def _unchanged_fields(component: Component, workspace: Path, sides: _Sides) -> dict | None:
@@ -152,7 +160,7 @@ def _unchanged_fields(component: Component, workspace: Path, sides: _Sides) -> d
         != (sides.internal_head or "", sides.external_head or "")
     ):
         return None
-    tags = set(vcs.list_refs(workspace, "refs/external/tags/"))
+    tags = set(sides.external_tags)
     published = {
         f"v{v}"
         for v in Release.objects.filter(
@@ -235,7 +243,7 @@ def _sync_fields(component: Component, workspace: Path, sides: _Sides) -> dict:
             if any(boundary.scope(path) == "open" for path in commit.files):
                 pending.append(commit)
     external_tags = {}
-    for name, sha in vcs.list_refs(workspace, "refs/external/tags/").items():
+    for name, sha in sides.external_tags.items():
         commits = vcs.log(workspace, include=sha, max_count=1)
         external_tags[name] = commits[0].trailers.get(TRAILER_REV, "") if commits else ""
     published = set(
@@ -335,7 +343,7 @@ def release_publish(*, release: Release, actor) -> Release:
         refspecs = [(tag_object, f"refs/tags/{tag}")]
         if existing is None:
             refspecs.insert(0, (commit, f"refs/heads/{component.external_branch}"))
-        if vcs.ref_commit(workspace, f"refs/external/tags/{tag}") != commit:
+        if sides.external_tags.get(tag) != commit:
             vcs.push(
                 workspace, url=component.external_repository.url,
                 allow=settings.GATEHOUSE_GIT_ALLOW, refspecs=refspecs,
