@@ -289,7 +289,9 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
     def _latest(component) -> SyncState:
         latest = SyncState.objects.filter(component=component).order_by("-created_at", "-id")
         # Before the first sync: the same shape, status and checked_at null.
-        return latest.first() or SyncState(component=component, status=None, trigger="")
+        return latest.first() or SyncState(
+            component=component, status=None, trigger="", checked_at=None
+        )
 
     @extend_schema(
         methods=["GET"],

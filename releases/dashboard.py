@@ -190,7 +190,7 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
         blocking.setdefault(scan_id, {})[kind] = n
     releases = Release.objects.in_bulk(release_ids)
     # Only what the chip needs: the lists of commits a sync keeps can be long.
-    syncs = SyncState.objects.only("id", "status", "created_at").in_bulk(sync_ids)
+    syncs = SyncState.objects.only("id", "status", "checked_at").in_bulk(sync_ids)
 
     rows = []
     for component in components:

@@ -206,7 +206,7 @@ def _sync_info(component: Component, release: Release, now) -> gates.SyncInfo | 
     tag = f"v{release.version}"
     return gates.SyncInfo(
         status=state.status,
-        checked_at=timezone.localtime(state.created_at).strftime("%Y-%m-%d %H:%M"),
+        checked_at=timezone.localtime(state.checked_at).strftime("%Y-%m-%d %H:%M"),
         url=component.get_absolute_url() + "#sync",
         error=state.error[:300],
         overdue=tuple(overdue),

@@ -271,7 +271,7 @@ class RowScanSerializer(serializers.Serializer):
 
 class RowSyncSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SyncStatus.choices)
-    checked_at = serializers.DateTimeField(source="created_at")
+    checked_at = serializers.DateTimeField()
 
 
 class PortfolioRowSerializer(serializers.Serializer):
@@ -326,7 +326,7 @@ class SyncStateSerializer(serializers.Serializer):
     first sync: status and checked_at null, everything else empty."""
 
     status = serializers.ChoiceField(choices=SyncStatus.choices, allow_null=True)
-    checked_at = serializers.DateTimeField(source="created_at", allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
     trigger = serializers.CharField(help_text="manual, beat, publish…")
     internal_head = serializers.CharField()
     external_head = serializers.CharField()

@@ -143,9 +143,9 @@ def _update_workspace(
     return _Sides(internal_head, external_head, external_log, tags)
 
 
-def _unchanged_fields(component: Component, workspace: Path, sides: _Sides) -> dict | None:
-    """The previous sync's findings, when neither side nor the tags nor the published
-    releases moved since: a no-change sync costs the fetches and a few ref reads."""
+def _unchanged(component: Component, sides: _Sides) -> SyncState | None:
+    """The newest sync, when neither side nor the tags nor the published releases nor the
+    back-ports nor the component moved since: its findings still hold."""
     previous = (
         SyncState.objects.filter(component=component)
         .exclude(status=SyncStatus.FAILED)
@@ -154,13 +154,12 @@ def _unchanged_fields(component: Component, workspace: Path, sides: _Sides) -> d
     )
     if (
         previous is None
-        or component.updated_at > previous.created_at  # its open scope may have changed
-        or Backport.objects.filter(component=component, created_at__gt=previous.created_at).exists()
+        or component.updated_at > previous.checked_at  # its open scope may have changed
+        or Backport.objects.filter(component=component, created_at__gt=previous.checked_at).exists()
         or (previous.internal_head, previous.external_head)
         != (sides.internal_head or "", sides.external_head or "")
     ):
         return None
-    tags = set(sides.external_tags)
     published = {
         f"v{v}"
         for v in Release.objects.filter(
@@ -168,15 +167,11 @@ def _unchanged_fields(component: Component, workspace: Path, sides: _Sides) -> d
         ).values_list("version", flat=True)
     }
     known = set(previous.external_tags)
-    expected_missing = sorted(published - known)
-    if tags != known or previous.tags_missing_externally != expected_missing:
+    if set(sides.external_tags) != known or previous.tags_missing_externally != sorted(
+        published - known
+    ):
         return None
-    return {
-        name: getattr(previous, name)
-        for name in ("status", "internal_head", "external_head", "last_exported_rev", "pending",
-                     "community", "tags_missing_externally", "tags_unknown_internally",
-                     "external_tags")
-    }  # fmt: skip
+    return previous
 
 
 def component_sync(*, component_id: int, trigger: str = "manual") -> SyncState | None:
@@ -198,17 +193,29 @@ def component_sync(*, component_id: int, trigger: str = "manual") -> SyncState |
     with vcs.workspace_lock(workspace, wait=False) as acquired:
         if not acquired:
             return None
+        previous = None
         try:
             sides = _update_workspace(component, workspace, with_log=False)
-            fields = _unchanged_fields(component, workspace, sides)
-            if fields is None:
+            previous = _unchanged(component, sides)
+            if previous is None:
                 sides = _update_workspace(component, workspace, fetch=False)
                 fields = _sync_fields(component, workspace, sides)
         except vcs.VcsError as exc:
             fields = {"status": SyncStatus.FAILED, "error": str(exc)[:2000]}
-        state = SyncState.objects.create(
-            component=component, trigger=trigger, seconds=time.monotonic() - started, **fields
-        )
+        seconds = time.monotonic() - started
+        if previous is not None:
+            # Nothing moved: the newest row stands, checked again now.
+            previous.checked_at, previous.trigger, previous.seconds = (
+                timezone.now(),
+                trigger,
+                seconds,
+            )
+            previous.save(update_fields=["checked_at", "trigger", "seconds"])
+            state = previous
+        else:
+            state = SyncState.objects.create(
+                component=component, trigger=trigger, seconds=seconds, **fields
+            )
     from releases.services import component_releases_evaluate
 
     component_releases_evaluate(component_id=component.pk, trigger="sync")

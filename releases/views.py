@@ -334,7 +334,16 @@ def _sync_context(request, component, **extra) -> dict:
     commits, tags and releases there are."""
     syncs = SyncState.objects.filter(component=component).order_by("-created_at", "-id")
     # The history without the lists of commits; the newest one in full.
-    summary = ("id", "component_id", "created_at", "trigger", "status", "seconds", "error")
+    summary = (
+        "id",
+        "component_id",
+        "created_at",
+        "checked_at",
+        "trigger",
+        "status",
+        "seconds",
+        "error",
+    )
     history = list(syncs.only(*summary)[:SYNC_HISTORY])
     latest = syncs.first() if history else None
     community = list(latest.community) if latest else []
