@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from governance.models import Department
 from governance.selectors import visible_components
-from releases.models import Release
+from releases.models import Release, SyncState, SyncStatus
 from reviews.enums import (
     PENDING_TICKET_STATES,
     Decision,
@@ -416,4 +416,43 @@ def open_findings_over_time(user, *, now: datetime) -> FindingsOverTime:
         counts = [row[f"w{i}"] for i in range(len(weeks))]
         if any(counts):
             result.by_kind[labels.get(row["kind"], row["kind"])] = counts
+    return result
+
+
+@dataclass
+class SyncOverTime:
+    weeks: list[date]
+    by_status: dict[str, list[int]] = field(default_factory=dict)  # status label -> per week
+
+
+def sync_status_over_time(user, *, now: datetime) -> SyncOverTime:
+    """For each of the last ``WEEKS`` weeks: how many visible components stood in each sync
+    status at the end of that week (their newest sync row before it; a row marks a change,
+    so the newest one is the state then). One query, like ``open_findings_over_time``."""
+    weeks = week_starts(now)
+    ends = [_start_of(w + timedelta(weeks=1)) for w in weeks]
+    visible = visible_components(user)
+
+    def latest_syncs(end: datetime):
+        latest = (
+            SyncState.objects.filter(component=OuterRef("pk"), created_at__lt=end)
+            .order_by("-created_at", "-id")
+            .values("pk")[:1]
+        )
+        return visible.annotate(sync_id=Subquery(latest)).values("sync_id")
+
+    per_week = {
+        f"w{i}": Count("id", filter=Q(id__in=latest_syncs(end))) for i, end in enumerate(ends)
+    }
+    rows = (
+        SyncState.objects.filter(component__in=visible, created_at__lt=ends[-1])
+        .order_by()
+        .values("status")
+        .annotate(**per_week)
+    )
+    found = {row["status"]: [row[f"w{i}"] for i in range(len(weeks))] for row in rows}
+    result = SyncOverTime(weeks=weeks)
+    for status, label in SyncStatus.choices:  # a fixed order, so colours stay put
+        if any(found.get(status, ())):
+            result.by_status[label] = found[status]
     return result

@@ -274,6 +274,7 @@ def charts_page(request):
     weeks = [f"{w.day} {w:%b}" for w in activity.weeks]
     medians = departments.approval_medians(user, now=now)
     findings = departments.open_findings_over_time(user, now=now)
+    sync = departments.sync_status_over_time(user, now=now)
     figures = [
         (
             charts.bar_chart(
@@ -312,6 +313,17 @@ def charts_page(request):
             "Open blocking and warning findings, by kind, in each component's latest "
             "finished scan as of the end of each week (a finding counts as open that week "
             "if it was triaged or fixed only later).",
+        ),
+        (
+            charts.line_chart(
+                title="Components by sync status",
+                categories=[f"{w.day} {w:%b}" for w in sync.weeks],
+                series=[charts.Series(label, n) for label, n in sync.by_status.items()],
+                x_label="Week starting",
+                y_label="Components",
+            ),
+            "How many components stood in each sync status (internal and external sides in "
+            "step, export pending, back-port needed, diverged) at the end of each week.",
         ),
     ]
     return render(request, "releases/charts.html", {"figures": figures})

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from governance.models import Component, Department
 from releases import charts, departments
-from releases.models import Release
+from releases.models import Release, SyncState
 from reviews.enums import SignOffStatus, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.models import Finding, ScanRun
@@ -232,9 +232,18 @@ def test_charts_page_draws_the_figures_of_known_data(client, world, make_repo):
     ])  # fmt: skip
     _scan(mine[0], start[-1], [("secret", "blocking", {})])
     _scan(theirs, start[-2], [("internal_ref", "blocking", {})] * 4)
+    # Sync rows mark changes: export pending two weeks ago, in sync since this week.
+    for when, status in [(start[-2] + timedelta(hours=2), "export_pending"),
+                         (start[-1] + timedelta(hours=2), "in_sync")]:  # fmt: skip
+        row = SyncState.objects.create(component=mine[1].component, trigger="t", status=status)
+        SyncState.objects.filter(pk=row.pk).update(created_at=when)
 
     page = login(client, world.alice).get(reverse("releases:charts")).content.decode()
-    activity, medians, findings = svgs(page)
+    activity, medians, findings, syncs = svgs(page)
+    points = bars(syncs)
+    assert points[f"Export pending, {label[-2]}: 1"] == "1"
+    assert points[f"Export pending, {label[-1]}: 0"] == "0"
+    assert points[f"In sync, {label[-1]}: 1"] == "1" and points[f"In sync, {label[-2]}: 0"] == "0"
     assert activity.get("role") == "img" and "Submissions and releases" in activity.get(
         "aria-label"
     )
