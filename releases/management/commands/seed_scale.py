@@ -5,7 +5,8 @@
 Each component gets an owner, a repository row, a submission with one ticket per active
 department (states and sign-offs drawn at random, ages spread over six months), a finished
 scan with about ``--findings`` findings (mostly informational, a few blocking, some
-triaged), and for most components a release with stored gate results. Rows are written
+triaged), for most components a release with stored gate results, and for most an
+external repository row with a few sync state changes over three months. Rows are written
 with bulk inserts, bypassing the services: this is load for measuring pages, not a
 workflow, and it says so in every component's description. Audit events are not written.
 Components are named ``scale-<n>``; re-running adds the missing ones only.
@@ -27,7 +28,7 @@ from governance.enums import Stage
 from governance.models import Component, ComponentRole, Repository
 from releases import gates
 from releases.enums import ReleaseState
-from releases.models import Release
+from releases.models import Release, SyncState, SyncStatus
 from reviews.enums import Decision, SignOffStatus, SubmissionState, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.enums import FindingKind, ScanStatus, Severity, TriageState
@@ -261,6 +262,30 @@ class Command(BaseCommand):
                 evaluated_at=now,
             ))  # fmt: skip
         Release.objects.bulk_create(releases, batch_size=BATCH)
+
+        # Most components publish: an external repository row and a few sync changes each.
+        publishing = [c for c in components if rng.random() < 0.8]
+        externals = Repository.objects.bulk_create(
+            [Repository(url=f"file:///srv/scale/{c.slug}-public.git", kind="external")
+             for c in publishing],
+            batch_size=BATCH,
+        )  # fmt: skip
+        for component, repository in zip(publishing, externals, strict=True):
+            component.external_repository = repository
+        Component.objects.bulk_update(publishing, ["external_repository"], batch_size=BATCH)
+        statuses = [SyncStatus.IN_SYNC] * 5 + [SyncStatus.EXPORT_PENDING] * 3 + [
+            SyncStatus.BACKPORT_NEEDED, SyncStatus.DIVERGED]  # fmt: skip
+        syncs = SyncState.objects.bulk_create(
+            [
+                SyncState(component=c, trigger="seed_scale", status=rng.choice(statuses))
+                for c in publishing
+                for _ in range(rng.randint(1, 4))
+            ],
+            batch_size=BATCH,
+        )
+        for sync in syncs:  # changes spread over the last three months
+            sync.created_at = sync.checked_at = now - timedelta(days=rng.uniform(0, 90))
+        SyncState.objects.bulk_update(syncs, ["created_at", "checked_at"], batch_size=BATCH)
         return {
             "components": len(components),
             "tickets": len(tickets),
