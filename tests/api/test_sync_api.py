@@ -24,18 +24,16 @@ from scans.models import Finding
 from scans.services import finding_triage
 from tests.api.conftest import counts
 from tests.conftest import make_user
-from tests.releases.conftest import approved, policy  # noqa: F401
-from tests.releases.test_sync_views import (  # noqa: F401
-    FILES,
-    HOST,
-    SPDX,
+from tests.releases.conftest import (  # noqa: F401 - fixtures
     _sync_dir,
-    commit_json,
+    approved,
     community_commit,
     external,
     external_log,
+    policy,
     ready,
 )
+from tests.releases.test_sync_views import FILES, HOST, SPDX, commit_json
 
 SYNC_KEYS = {
     "status", "checked_at", "trigger", "internal_head", "external_head", "last_exported_rev",

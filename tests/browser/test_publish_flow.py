@@ -17,8 +17,7 @@ from reviews.models import ReviewTicket
 from scans.models import ScanPolicy
 from tests.browser.conftest import field, login
 from tests.conftest import approve, make_user, submit
-from tests.releases.conftest import CLEAN_FILES
-from tests.releases.test_sync import community_commit, external_files, git
+from tests.releases.conftest import CLEAN_FILES, community_commit, external_files, git
 
 
 def test_set_external_sync_publish_and_backport_in_the_browser(

@@ -3,11 +3,16 @@ with every community file and license headers, a real scan, four approvals and r
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from governance.enums import CommunityRole
-from governance.services import component_role_set
+from governance.services import component_role_set, component_set_external
+from releases.models import Release
 from releases.services import release_create
+from releases.sync import component_sync, release_publish
 from reviews.models import ReviewTicket
 from scans.models import ScanPolicy
 from tests.conftest import approve, make_user, submit
@@ -80,5 +85,90 @@ def approved(world, make_repo, scan_on_submit, policy, django_capture_on_commit_
             state.approve_all()
             state.name_maintainers()
         return state
+
+    return build
+
+
+# --------------------------------------------------------------------------- Open Core
+
+
+@pytest.fixture(autouse=True)
+def _sync_dir(settings, tmp_path):
+    settings.GATEHOUSE_SYNC_DIR = tmp_path / "sync"
+
+
+def git(path: Path, *args: str) -> str:
+    """git as a contributor runs it (their identity), in ``path``."""
+    return subprocess.run(
+        ["git", "-c", "user.name=Community Dev", "-c", "user.email=dev@example.org",
+         "-c", "commit.gpgsign=false", *args],
+        cwd=path, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+
+
+@pytest.fixture
+def external(tmp_path) -> Path:
+    """A bare external repository, empty."""
+    path = tmp_path / "external.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(path))
+    return path
+
+
+def community_commit(tmp_path: Path, external: Path, files: dict[str, str], message: str) -> str:
+    """What a contributor does outside: clone, change, push."""
+    work = tmp_path / f"contrib-{len(list(tmp_path.glob('contrib-*')))}"
+    git(tmp_path, "clone", "-q", str(external), str(work))
+    for name, text in files.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(text)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", message)
+    git(work, "push", "-q", "origin", "HEAD:main")
+    return git(work, "rev-parse", "HEAD")
+
+
+def external_log(external: Path) -> list[str]:
+    try:
+        return git(external, "log", "--format=%H", "main").splitlines()
+    except subprocess.CalledProcessError:
+        return []
+
+
+def external_files(external: Path, ref: str = "main") -> set[str]:
+    return set(git(external, "ls-tree", "-r", "--name-only", ref).splitlines())
+
+
+SYNC_FILES = {
+    **CLEAN_FILES,
+    "sharding/router.py": 'PEERS = ["wiki.corp.example-internal.net"]\n',
+    "api/v1.py": "V = 1\n",
+}
+
+
+class Ready:
+    """An approved component publishing to a bare external repository, synced once, with
+    a release 1.0.0 (ready when the files are clean)."""
+
+    def __init__(self, state: Approved, external: Path, release: Release):
+        self.state, self.external, self.release = state, external, release
+        self.component = state.component
+        self.world = state.world
+        self.repo = state.repo
+
+    def publish(self) -> Release:
+        return release_publish(release=self.release, actor=self.world.alice)
+
+
+@pytest.fixture
+def ready(approved, external, django_capture_on_commit_callbacks):
+    def build(files=None, **external_options) -> Ready:
+        state = approved(files or SYNC_FILES)
+        component_set_external(component=state.component, actor=state.world.admin,
+                               url=f"file://{external}", **external_options)  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            component_sync(component_id=state.component.pk)
+            release = state.release()
+        release.refresh_from_db()
+        return Ready(state, external, release)
 
     return build

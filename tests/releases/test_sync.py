@@ -3,9 +3,7 @@ external one, Gatehouse's workspace in between. No mocks of git."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -29,89 +27,24 @@ from releases.sync import (
 from scans.models import Finding
 from scans.services import finding_triage
 from tests.gitrepo import GitRepo
-from tests.releases.conftest import CLEAN_FILES
+from tests.releases.conftest import (
+    SYNC_FILES,
+    community_commit,
+    external_files,
+    external_log,
+    git,
+)
 
 HOST = "wiki.corp.example-internal.net"
 
 
-@pytest.fixture(autouse=True)
-def _sync_dir(settings, tmp_path):
-    settings.GATEHOUSE_SYNC_DIR = tmp_path / "sync"
-
-
-def git(path: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=Community Dev", "-c", "user.email=dev@example.org",
-         "-c", "commit.gpgsign=false", *args],
-        cwd=path, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-
-
-@pytest.fixture
-def external(tmp_path) -> Path:
-    path = tmp_path / "external.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(path))
-    return path
-
-
-def community_commit(tmp_path: Path, external: Path, files: dict[str, str], message: str) -> str:
-    """What a contributor does outside: clone, change, push."""
-    work = tmp_path / f"contrib-{len(list(tmp_path.glob('contrib-*')))}"
-    git(tmp_path, "clone", "-q", str(external), str(work))
-    for name, text in files.items():
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        (work / name).write_text(text)
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", message)
-    git(work, "push", "-q", "origin", "HEAD:main")
-    return git(work, "rev-parse", "HEAD")
-
-
-def external_log(external: Path) -> list[str]:
-    try:
-        return git(external, "log", "--format=%H", "main").splitlines()
-    except subprocess.CalledProcessError:
-        return []
-
-
-def external_files(external: Path, ref: str = "main") -> set[str]:
-    return set(git(external, "ls-tree", "-r", "--name-only", ref).splitlines())
-
-
-class Published:
-    def __init__(self, state, external: Path, release: Release):
-        self.state, self.external, self.release = state, external, release
-        self.component = state.component
-
-
-@pytest.fixture
-def ready(approved, external, django_capture_on_commit_callbacks):
-    """An approved component with an external repository and a ready release 1.0.0."""
-
-    def build(files=None, **external_options) -> Published:
-        state = approved(files)
-        component_set_external(component=state.component, actor=state.world.admin,
-                               url=f"file://{external}", **external_options)  # fmt: skip
-        with django_capture_on_commit_callbacks(execute=True):
-            component_sync(component_id=state.component.pk)
-            release = state.release()
-        release.refresh_from_db()
-        return Published(state, external, release)
-
-    return build
-
-
-def publish(p: Published) -> Release:
-    return release_publish(release=p.release, actor=p.state.world.alice)
-
-
-FILES = {**CLEAN_FILES, "sharding/router.py": f'PEERS = ["{HOST}"]\n', "api/v1.py": "V = 1\n"}
+FILES = SYNC_FILES
 
 
 def test_publish_exports_exactly_the_open_scope_with_trailers_and_a_tag(ready):
     p = ready(FILES)
     assert p.release.state == ReleaseState.READY, p.release.blocking_gates
-    release = publish(p)
+    release = p.publish()
     assert release.state == ReleaseState.PUBLISHED
     assert external_files(p.external) == {"core/api.py", "api/v1.py"}  # sharding/ stays in
     body = git(p.external, "log", "-1", "--format=%B", "main")
@@ -128,11 +61,11 @@ def test_publish_exports_exactly_the_open_scope_with_trailers_and_a_tag(ready):
 
 def test_publishing_again_finds_the_export_and_creates_nothing(ready):
     p = ready(FILES)
-    first = publish(p)
+    first = p.publish()
     # As if the database write after a successful push had been lost: publish again.
     Release.objects.filter(pk=first.pk).update(state=ReleaseState.READY, external_commit="")
     p.release.refresh_from_db()
-    again = publish(p)
+    again = p.publish()
     assert again.state == ReleaseState.PUBLISHED
     assert again.external_commit == first.external_commit
     assert len(external_log(p.external)) == 1
@@ -149,7 +82,7 @@ def test_publish_aborts_on_an_internal_hostname_and_pushes_nothing(
     p.release.refresh_from_db()
     assert p.release.state == ReleaseState.READY  # the gates let it through...
     with pytest.raises(PublishAborted) as caught:
-        publish(p)
+        p.publish()
     assert any("core/hosts.py:1" in m for m in caught.value.messages)  # ...the export does not
     assert external_log(p.external) == []
     p.release.refresh_from_db()
@@ -160,13 +93,13 @@ def test_only_ready_releases_are_published(ready, django_capture_on_commit_callb
     p = ready({k: v for k, v in FILES.items() if k != "SECURITY.md"})
     assert p.release.state == ReleaseState.BLOCKED
     with pytest.raises(ValidationError, match="Only a ready release is published"):
-        publish(p)
+        p.publish()
     assert external_log(p.external) == []
 
 
 def test_sync_statuses_in_sync_export_pending_backport_needed_diverged(ready, tmp_path):
     p = ready(FILES)
-    publish(p)
+    p.publish()
     component = p.component
     state = component_sync(component_id=component.pk)
     assert state.status == "in_sync" and state.last_exported_rev == p.release.commit
@@ -194,7 +127,7 @@ def test_sync_statuses_in_sync_export_pending_backport_needed_diverged(ready, tm
 
 def test_backport_needed_and_a_backport_with_a_prefix_mapping(ready, tmp_path):
     p = ready(FILES, from_prefix="core/", to_prefix="")
-    publish(p)
+    p.publish()
     assert external_files(p.external) == {"api.py", "api/v1.py"}  # core/ mapped to the root
     outside = community_commit(
         tmp_path, p.external,
@@ -213,7 +146,7 @@ def test_backport_needed_and_a_backport_with_a_prefix_mapping(ready, tmp_path):
 
 def test_backport_conflict_is_reported_and_nothing_is_pushed(ready, tmp_path):
     p = ready(FILES, from_prefix="core/", to_prefix="")
-    publish(p)
+    p.publish()
     repo: GitRepo = p.state.repo
     repo.commit({"core/api.py": "# SPDX-License-Identifier: Apache-2.0\ndef ping():\n"
                                 "    return 'inside'\n"}, "internal edit")  # fmt: skip
@@ -242,7 +175,7 @@ def test_versions_gate_blocks_on_divergence_overdue_backports_and_taken_versions
     ready, tmp_path, django_capture_on_commit_callbacks
 ):
     p = ready(FILES)
-    publish(p)
+    p.publish()
     outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
     component_sync(component_id=p.component.pk)
     release = p.state.release("1.1.0")
@@ -301,7 +234,7 @@ def test_waived_release_still_gets_its_export_scanned(ready, django_capture_on_c
     p.release.refresh_from_db()
     assert p.release.state == ReleaseState.READY
     with pytest.raises(PublishAborted) as caught:
-        publish(p)
+        p.publish()
     assert any("core/conf.py:1" in m for m in caught.value.messages)
     assert external_log(p.external) == []
 
@@ -328,7 +261,7 @@ def test_the_beat_task_syncs_every_component_with_two_sides(ready, approved):
 
 def test_a_no_change_sync_reuses_the_findings_and_a_change_recomputes(ready, tmp_path):
     p = ready(FILES)
-    publish(p)
+    p.publish()
     first = component_sync(component_id=p.component.pk)
     again = component_sync(component_id=p.component.pk)
     assert again.pk == first.pk and again.checked_at > first.checked_at  # no new row
@@ -347,7 +280,7 @@ def test_a_backported_commit_no_longer_waits_and_the_loop_closes(
     from reviews.services import submission_refresh
 
     p = ready(FILES)
-    publish(p)
+    p.publish()
     outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
     backport = backport_create(component=p.component, actor=p.state.world.alice, commit=outside)
     repo: GitRepo = p.state.repo

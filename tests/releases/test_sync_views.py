@@ -4,11 +4,8 @@ Real git repositories (an internal working one, a bare external one), real servi
 
 from __future__ import annotations
 
-import subprocess
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,85 +16,15 @@ from core.models import AuditEvent
 from governance.services import ComponentDraft, component_create, component_set_external
 from releases.enums import ReleaseState
 from releases.models import Backport, Release, SyncState
-from releases.sync import component_sync, release_publish, workspace_for
+from releases.sync import component_sync, workspace_for
 from scans.models import Finding
 from scans.services import finding_triage
 from tests.conftest import PASSWORD, make_user
-from tests.gitrepo import GitRepo
-from tests.releases.conftest import CLEAN_FILES
+from tests.releases.conftest import SYNC_FILES, community_commit, external_log, git
 
 HOST = "wiki.corp.example-internal.net"
-FILES = {**CLEAN_FILES, "sharding/router.py": "PEERS = []\n", "api/v1.py": "V = 1\n"}
+FILES = SYNC_FILES
 SPDX = "# SPDX-License-Identifier: Apache-2.0\n"
-
-
-@pytest.fixture(autouse=True)
-def _sync_dir(settings, tmp_path):
-    settings.GATEHOUSE_SYNC_DIR = tmp_path / "sync"
-
-
-def git(path: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=Community Dev", "-c", "user.email=dev@example.org",
-         "-c", "commit.gpgsign=false", *args],
-        cwd=path, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-
-
-@pytest.fixture
-def external(tmp_path) -> Path:
-    path = tmp_path / "external.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(path))
-    return path
-
-
-def community_commit(tmp_path: Path, external: Path, files: dict[str, str], message: str) -> str:
-    """What a contributor does outside: clone, change, push."""
-    work = tmp_path / f"contrib-{len(list(tmp_path.glob('contrib-*')))}"
-    git(tmp_path, "clone", "-q", str(external), str(work))
-    for name, text in files.items():
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        (work / name).write_text(text)
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", message)
-    git(work, "push", "-q", "origin", "HEAD:main")
-    return git(work, "rev-parse", "HEAD")
-
-
-def external_log(external: Path) -> list[str]:
-    try:
-        return git(external, "log", "--format=%H", "main").splitlines()
-    except subprocess.CalledProcessError:
-        return []
-
-
-class Ready:
-    """An approved component publishing to a bare external repository, synced once, with
-    a release 1.0.0 (ready when the files are clean)."""
-
-    def __init__(self, state, external: Path, release: Release):
-        self.state, self.external, self.release = state, external, release
-        self.component = state.component
-        self.world = state.world
-        self.repo: GitRepo = state.repo
-
-    def publish(self) -> Release:
-        return release_publish(release=self.release, actor=self.world.alice)
-
-
-@pytest.fixture
-def ready(approved, external, django_capture_on_commit_callbacks):
-    def build(files=None, **external_options) -> Ready:
-        state = approved(files or FILES)
-        component_set_external(component=state.component, actor=state.world.admin,
-                               url=f"file://{external}", **external_options)  # fmt: skip
-        with django_capture_on_commit_callbacks(execute=True):
-            component_sync(component_id=state.component.pk)
-            release = state.release()
-        release.refresh_from_db()
-        return Ready(state, external, release)
-
-    return build
 
 
 def login(client, user):
