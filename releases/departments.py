@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from governance.models import Department
 from governance.selectors import visible_components
+from releases.charts import format_value
 from releases.models import Release, SyncState, SyncStatus
 from reviews.enums import (
     PENDING_TICKET_STATES,
@@ -142,6 +143,11 @@ class DepartmentCounters:
     approved_30d: int
     decided_90d: int
     median_days_90d: float | None
+
+    @property
+    def median_days_display(self) -> str:
+        """Same-day decisions read 0.04, not 0.0 (the charts' formatting)."""
+        return "—" if self.median_days_90d is None else format_value(self.median_days_90d)
 
 
 def department_counters(department: Department, *, now: datetime) -> DepartmentCounters:
