@@ -343,7 +343,7 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
             ),
             502: GIT_FAILED,
         },
-        summary="Back-port a community commit as a branch of the internal repository "
+        summary="Back-port a community commit (or a range) as a branch of the internal repository "
         "(owners, PMC, admins)",
     )
     @action(detail=True, methods=["post"])
@@ -353,8 +353,10 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         try:
             backport = sync.backport_create(
-                component=component, actor=request.user, commit=serializer.validated_data["commit"]
-            )
+                component=component, actor=request.user,
+                commit=serializer.validated_data["commit"],
+                first=serializer.validated_data.get("first", ""),
+            )  # fmt: skip
         except vcs.VcsError as exc:
             return git_failed(exc)
         conflict = backport.state == Backport.State.CONFLICT

@@ -192,7 +192,9 @@ class Backport(models.Model):
         CONFLICT = "conflict", "Conflict"
 
     component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="backports")
+    #: The (newest) community commit; with a range, every one of them, oldest first.
     source_commit = models.CharField(max_length=64)
+    source_commits = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=10, choices=State.choices)
     branch = models.CharField(max_length=255, blank=True)
     commit = models.CharField(max_length=64, blank=True)

@@ -167,6 +167,11 @@ class BackportCreateSerializer(serializers.Serializer):
         max_length=64, allow_blank=True,
         help_text="The full id of a community commit of the external branch.",
     )  # fmt: skip
+    first = serializers.CharField(
+        max_length=64, required=False, allow_blank=True,
+        help_text="With it, every community commit from this one up to `commit` (both "
+        "included) is brought back, oldest first, on one branch.",
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- output
@@ -364,5 +369,6 @@ class BackportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Backport
-        fields = ["id", "source_commit", "state", "branch", "commit", "conflicts"]
+        fields = ["id", "source_commit", "source_commits", "state", "branch", "commit",
+                  "conflicts"]  # fmt: skip
         read_only_fields = fields

@@ -235,12 +235,13 @@ def _sync_fields(component: Component, workspace: Path, sides: _Sides) -> dict:
             community.append(commit)
     # A community commit back-ported into an internal branch is the internal team's to
     # merge and export: listed with its branch, no longer waiting.
-    backported = dict(
-        Backport.objects.filter(
-            component=component, state=Backport.State.CREATED,
-            source_commit__in=[c.sha for c in community],
-        ).values_list("source_commit", "branch")
-    )  # fmt: skip
+    backported = {
+        sha: branch
+        for commits, branch in Backport.objects.filter(
+            component=component, state=Backport.State.CREATED
+        ).values_list("source_commits", "branch")
+        for sha in commits
+    }
     waiting = [c for c in community if c.sha not in backported]
     pending = []
     if sides.internal_head:
@@ -450,28 +451,54 @@ def _backport_map(component: Component, workspace: Path, last_rev: str):
     return to_internal
 
 
-def backport_create(*, component: Component, actor, commit: str) -> Backport:
-    """Bring one community commit of the external branch back as a branch
-    ``gatehouse/backport/<short-sha>`` of the internal repository, its paths mapped back,
-    applied on the internal branch head. A conflict is recorded and reported file by file;
-    nothing is half-applied and nothing is pushed. Owners, PMC members and admins. Audited."""
+def _check_sha(value: str, field: str) -> str:
+    value = (value or "").strip().lower()
+    if not (len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)):
+        raise ValidationError({field: ["Give the full commit id of the community commit."]})
+    return value
+
+
+def _backport_sources(sides: _Sides, commit: str, first: str) -> list[vcs.CommitInfo]:
+    """The community commits to bring back, oldest first: ``commit`` alone, or with
+    ``first`` every community commit from ``first`` up to ``commit``, both included."""
+    log = sides.external_log  # newest first
+    position = next((i for i, c in enumerate(log) if c.sha == commit), None)
+    if position is None:
+        raise ValidationError({"commit": ["Not a commit of the external branch."]})
+    first = first or commit
+    picked = []
+    for candidate in log[position:]:
+        if TRAILER_REV not in candidate.trailers:  # Gatehouse's exports are not brought back
+            picked.append(candidate)
+        if candidate.sha == first:
+            break
+    else:
+        raise ValidationError({"first": ["Not an earlier commit of the external branch."]})
+    if not picked:
+        raise ValidationError(
+            {"commit": ["That is Gatehouse's own export, not a community commit."]}
+        )
+    return picked[::-1]
+
+
+def backport_create(*, component: Component, actor, commit: str, first: str = "") -> Backport:
+    """Bring a community commit of the external branch -- or, with ``first``, every
+    community commit from ``first`` up to ``commit`` -- back as a branch
+    ``gatehouse/backport/<short-sha of commit>`` of the internal repository: applied one
+    after the other on the internal branch head, paths mapped back, authors kept. A
+    conflict is recorded and reported file by file (and which commit); nothing is
+    half-applied and nothing is pushed. Owners, PMC members and admins. Audited."""
     if not rules.can_sync(actor, component):
         raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
-    commit = (commit or "").strip().lower()
-    if not (len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)):
-        raise ValidationError({"commit": ["Give the full commit id of the community commit."]})
+    commit = _check_sha(commit, "commit")
+    first = _check_sha(first, "first") if first else ""
     if component.internal_repository is None or component.external_repository is None:
         raise ValidationError({"commit": ["The component has no external repository."]})
     workspace = workspace_for(component)
     workspace.parent.mkdir(parents=True, exist_ok=True)
     with vcs.workspace_lock(workspace, wait=True, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT):
         sides = _update_workspace(component, workspace)
-        source = next((c for c in sides.external_log if c.sha == commit), None)
-        if source is None:
-            raise ValidationError({"commit": ["Not a commit of the external branch."]})
-        if TRAILER_REV in source.trailers:
-            raise ValidationError({"commit": ["That is Gatehouse's own export, not a community "
-                                              "commit."]})  # fmt: skip
+        sources = _backport_sources(sides, commit, first)
         if not sides.internal_head:
             raise ValidationError({"commit": ["The internal branch does not exist."]})
         exported = next((c for c in sides.external_log if TRAILER_REV in c.trailers), None)
@@ -479,31 +506,38 @@ def backport_create(*, component: Component, actor, commit: str) -> Backport:
             component, workspace, exported.trailers[TRAILER_REV] if exported else ""
         )
         branch = f"gatehouse/backport/{commit[:12]}"
-        result = vcs.apply_commit_onto(
-            workspace, source=commit, onto=sides.internal_head, path_map=path_map,
-            message=f"{source.subject}\n\nBack-ported from the external repository, "
-                    f"commit {commit}, by Gatehouse for {actor.get_username()}.\n",
-            author=vcs.Identity(name=source.author_name, email=source.author_email),
-            date=source.authored_at,
-        )  # fmt: skip
-        if result.commit:
+        onto, conflicts = sides.internal_head, []
+        for source in sources:
+            result = vcs.apply_commit_onto(
+                workspace, source=source.sha, onto=onto, path_map=path_map,
+                message=f"{source.subject}\n\nBack-ported from the external repository, "
+                        f"commit {source.sha}, by Gatehouse for {actor.get_username()}.\n",
+                author=vcs.Identity(name=source.author_name, email=source.author_email),
+                date=source.authored_at,
+            )  # fmt: skip
+            if result.commit is None:
+                prefix = f"{source.sha[:10]} " if len(sources) > 1 else ""
+                conflicts = [f"{prefix}{c}" for c in result.conflicts]
+                break
+            onto = result.commit
+        if not conflicts:
             vcs.push(
                 workspace, url=component.internal_repository.url,
-                allow=settings.GATEHOUSE_GIT_ALLOW,
-                refspecs=[(result.commit, f"refs/heads/{branch}")],
+                allow=settings.GATEHOUSE_GIT_ALLOW, refspecs=[(onto, f"refs/heads/{branch}")],
                 http_extra_header=settings.GATEHOUSE_PUSH_HTTP_HEADER or None,
             )  # fmt: skip
     with transaction.atomic():
         backport = Backport.objects.create(
             component=component, source_commit=commit, created_by=actor,
-            state=Backport.State.CREATED if result.commit else Backport.State.CONFLICT,
-            branch=branch if result.commit else "", commit=result.commit or "",
-            conflicts=list(result.conflicts),
+            source_commits=[c.sha for c in sources],
+            state=Backport.State.CONFLICT if conflicts else Backport.State.CREATED,
+            branch="" if conflicts else branch, commit="" if conflicts else onto,
+            conflicts=conflicts,
         )  # fmt: skip
         audit_record(
             actor=actor, action=f"backport.{backport.state}", obj=backport,
-            after={"source": commit, "branch": backport.branch, "commit": backport.commit,
-                   "conflicts": backport.conflicts[:20]},
+            after={"source": commit, "commits": backport.source_commits, "branch": backport.branch,
+                   "commit": backport.commit, "conflicts": backport.conflicts[:20]},
             scope=component.audit_scope,
         )  # fmt: skip
     return backport

@@ -364,14 +364,13 @@ def _sync_context(request, component, **extra) -> dict:
         .select_related("created_by")
         .order_by("-created_at", "-id")[:20]
     )
-    # The newest back-port of each community commit, shown on its row.
-    by_source = {
-        b.source_commit: b
-        for b in Backport.objects.filter(
-            component=component, source_commit__in=[c["sha"] for c in community]
-        ).order_by("created_at", "id")
-    }
+    # The newest back-port of each community commit (alone or in a range), on its row.
+    by_source = {}
+    for b in backports[::-1]:  # oldest first, so the newest wins
+        for sha in b.source_commits or [b.source_commit]:
+            by_source[sha] = b
     community = [{**c, "backport": by_source.get(c["sha"])} for c in community]
+    waiting = [c for c in community if not (c["backport"] and c["backport"].branch)]
     tags = []
     if latest:
         missing = set(latest.tags_missing_externally)
@@ -397,6 +396,7 @@ def _sync_context(request, component, **extra) -> dict:
         "latest": latest,
         "history": history,
         "community": community,
+        "waiting": waiting,
         "backports": backports,
         "tags": tags,
         "exports": exports,
@@ -442,14 +442,16 @@ def component_sync_panel(request, slug):
 @login_required
 @require_POST
 def backport_create(request, slug):
-    """Back-port one community commit as a branch of the internal repository."""
+    """Back-port one community commit (or, with ``first``, a range of them) as a branch of
+    the internal repository."""
     component = _component_or_404(request.user, slug)
     if not rules.can_sync(request.user, component):
         raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
     try:
         backport = sync.backport_create(
-            component=component, actor=request.user, commit=request.POST.get("commit", "")
-        )
+            component=component, actor=request.user, commit=request.POST.get("commit", ""),
+            first=request.POST.get("first", ""),
+        )  # fmt: skip
     except ValidationError as exc:
         return _sync_response(request, component, status=400, backport_errors=exc.messages)
     except vcs.VcsError as exc:

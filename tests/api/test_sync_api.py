@@ -178,7 +178,7 @@ def test_backport_creates_a_branch_201_or_reports_the_conflict_409(ready, api, t
     assert response.status_code == 201, response.json()
     backport = Backport.objects.get()
     assert response.json() == {
-        "id": backport.pk, "source_commit": good, "state": "created",
+        "id": backport.pk, "source_commit": good, "source_commits": [good], "state": "created",
         "branch": f"gatehouse/backport/{good[:12]}", "commit": backport.commit, "conflicts": [],
     }  # fmt: skip
     assert "return 2" in p.repo.git("show", f"{backport.branch}:core/api.py")

@@ -315,3 +315,25 @@ def test_external_history_before_the_first_export_does_not_hold_the_first_releas
         release = state.release()
     versions = next(g for g in release.gates if g["gate"] == "versions")
     assert versions["status"] == "pass", versions["reason"]
+
+
+def test_a_range_of_community_commits_is_backported_on_one_branch_oldest_first(ready, tmp_path):
+    p = ready(FILES)
+    p.publish()
+    first = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
+    middle = community_commit(tmp_path, p.external, {"api/v2.py": "V = 22\n"}, "Bump v2")
+    last = community_commit(tmp_path, p.external, {"api/v3.py": "V = 3\n"}, "Add v3")
+    backport = backport_create(component=p.component, actor=p.state.world.alice,
+                               commit=last, first=first)  # fmt: skip
+    assert backport.state == "created" and backport.source_commits == [first, middle, last]
+    repo: GitRepo = p.state.repo
+    subjects = repo.git("log", "--format=%s", "-3", backport.branch).splitlines()
+    assert subjects == ["Add v3", "Bump v2", "Add v2"]
+    assert repo.git("show", f"{backport.branch}:api/v2.py") == "V = 22"
+    state = component_sync(component_id=p.component.pk)
+    assert all(c["backport"] == backport.branch for c in state.community)
+    assert state.status == "in_sync"  # nothing pending inside until the branch is merged
+    with pytest.raises(ValidationError) as caught:
+        backport_create(component=p.component, actor=p.state.world.alice,
+                        commit=first, first=last)  # fmt: skip
+    assert "first" in caught.value.message_dict

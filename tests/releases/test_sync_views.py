@@ -418,3 +418,25 @@ def test_portfolio_shows_the_latest_sync_per_component_in_constant_queries(clien
     component_set_external(component=unsynced, actor=owner, url="https://example.com/f.git")
     page = client.get(reverse("home")).content.decode()
     assert "not synced yet" in cell("f-new")
+
+
+def test_backport_all_waiting_brings_the_range_back_on_one_branch(client, ready, tmp_path):
+    p = ready()
+    p.publish()
+    older = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
+    newer = community_commit(tmp_path, p.external, {"api/v3.py": "V = 3\n"}, "Add v3")
+    component_sync(component_id=p.component.pk)
+    page = panel(login(client, p.world.alice), p.component, HX_Request="true")
+    assert "Back-port all 2 waiting" in page
+    form = page.split('data-testid="backport-all"')[1].split("</form>")[0]
+    assert f'name="commit" value="{newer}"' in form and f'name="first" value="{older}"' in form
+    response = client.post(
+        reverse("releases:backport-create", args=[p.component.slug]),
+        {"commit": newer, "first": older},
+    )
+    assert response.status_code == 302
+    backport = Backport.objects.get()
+    assert backport.source_commits == [older, newer]
+    component_sync(component_id=p.component.pk)
+    page = panel(client, p.component, HX_Request="true")
+    assert "Back-port all" not in page and page.count(backport.branch) >= 2  # on both rows
