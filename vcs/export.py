@@ -19,7 +19,6 @@ push); the functions here do not lock on their own.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -45,11 +44,10 @@ from vcs.git import (
     _check_ref_name,
     _check_timeout,
     _describe_failure,
-    _git_command,
-    _kill_process_group,
     _run_git,
     validate_url,
 )
+from vcs.mirror import _exclusive_lock
 
 __all__ = [
     "ApplyResult",
@@ -100,7 +98,6 @@ _WORKSPACE_CONFIG: tuple[str, ...] = (
     "apply.whitespace=nowarn",
 )
 
-_LOCK_POLL_SECONDS = 0.05
 _LOCAL_TIMEOUT = 120.0
 _MAX_IDENTITY_LENGTH = 200
 _GITLINK_MODE = "160000"
@@ -154,14 +151,8 @@ def _run(
     stdin: bytes | None = None,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run git on ``workspace`` (explicit --git-dir) with optional stdin and extra env.
-
-    The same hardening as vcs.git._run_git (argv from _git_command, own process
-    group killed on timeout), plus the workspace config above. _run_git itself
-    cannot feed stdin or add variables (GIT_INDEX_FILE, author dates), hence
-    this small sibling. Return code is not checked.
-    """
-    _check_timeout(timeout)
+    """vcs.git._run_git on ``workspace`` (explicit --git-dir), with the workspace config
+    above, optional stdin and extra environment. Return code is not checked."""
     prefix: list[str] = []
     for item in _WORKSPACE_CONFIG:
         prefix += ["-c", item]
@@ -170,43 +161,10 @@ def _run(
         if not (workspace / "HEAD").is_file() or not (workspace / "objects").is_dir():
             raise VcsError(f"No workspace repository at {workspace}.")
         prefix.append(f"--git-dir={workspace}")
-    command, full_env = _git_command([*prefix, *args])
-    if env:
-        full_env.update(env)
-    with contextlib.ExitStack() as stack:
-        if workspace is None:
-            workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="gatehouse-git-"))
-            full_env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(workdir)
-        else:
-            workdir = os.fspath(workspace)
-        try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=full_env,
-                cwd=workdir,
-                close_fds=True,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise VcsError("git could not be started on this server.") from exc
-        try:
-            out, err = proc.communicate(input=stdin, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_process_group(proc)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.communicate(timeout=5)
-            if proc.returncode is None:
-                proc.kill()
-                proc.wait()
-            raise GitTimeout(f"{action} timed out after {timeout:g} s.") from None
-        except BaseException:
-            _kill_process_group(proc)
-            proc.wait()
-            raise
-    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+    try:
+        return _run_git([*prefix, *args], timeout=timeout, cwd=workspace, input=stdin, env=env)
+    except GitTimeout:
+        raise GitTimeout(f"{action} timed out after {timeout:g} s.") from None
 
 
 def _run_ok(
@@ -342,25 +300,11 @@ def workspace_lock(workspace: Path, *, wait: bool, timeout: float = 300) -> Iter
     _check_timeout(timeout)
     path = _lock_path(workspace)
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not wait:
-                    yield False
-                    return
-                if time.monotonic() >= deadline:
-                    raise GitTimeout(
-                        "Another sync of this workspace was still running; gave up waiting."
-                    ) from None
-                time.sleep(_LOCK_POLL_SECONDS)
-        yield True
-    finally:
-        os.close(fd)  # releases the lock
+    with _exclusive_lock(
+        path, deadline=time.monotonic() + timeout, wait=wait,
+        busy="Another sync of this workspace was still running; gave up waiting.",
+    ) as held:  # fmt: skip
+        yield held
 
 
 def workspace_update(

@@ -378,6 +378,8 @@ def _run_git(
     *,
     timeout: float,
     cwd: str | os.PathLike[str] | None = None,
+    input: bytes | None = None,  # noqa: A002 - subprocess's name for it
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git <hardening -c options> <args>`` and return the finished process.
 
@@ -385,25 +387,28 @@ def _run_git(
     Output is bytes because later callers (cat-file) read binary blobs. With
     ``cwd=None`` git runs in a fresh empty directory with a ceiling just above
     it, so no repository (and no repository config) can be discovered.
+    ``input`` is fed to git's standard input; ``env`` adds variables (a temporary
+    GIT_INDEX_FILE, author dates) to the hardened environment.
     Raises GitTimeout if git runs longer than ``timeout`` seconds, VcsError if
     git cannot be started. Input must already be validated by the caller.
     """
     _check_timeout(timeout)
-    command, env = _git_command(args)
+    command, full_env = _git_command(args)
+    full_env.update(env or {})
 
     with contextlib.ExitStack() as stack:
         if cwd is None:
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="gatehouse-git-"))
-            env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(workdir)
+            full_env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(workdir)
         else:
             workdir = os.fspath(cwd)
         try:
             proc = subprocess.Popen(
                 command,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=env,
+                env=full_env,
                 cwd=workdir,
                 close_fds=True,
                 # Own process group, so a timeout can kill helpers git started too.
@@ -412,7 +417,7 @@ def _run_git(
         except OSError as exc:
             raise VcsError("git could not be started on this server.") from exc
         try:
-            stdout, stderr = proc.communicate(timeout=timeout)
+            stdout, stderr = proc.communicate(input=input, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_process_group(proc)
             try:

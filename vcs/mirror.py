@@ -82,7 +82,8 @@ def mirror_update(
     mirror_dir = Path(os.path.abspath(mirror_dir))
     mirror_dir.parent.mkdir(parents=True, exist_ok=True)
 
-    with _exclusive_lock(mirror_dir.with_suffix(".lock"), deadline=deadline, url=url):
+    busy = f"Another update of {url} was still running; gave up waiting."
+    with _exclusive_lock(mirror_dir.with_suffix(".lock"), deadline=deadline, busy=busy):
         _remove_stale_clones(mirror_dir)
         if mirror_dir.exists():
             if not (mirror_dir / "HEAD").is_file() or not (mirror_dir / "objects").is_dir():
@@ -106,13 +107,14 @@ def mirror_update(
 
 
 @contextlib.contextmanager
-def _exclusive_lock(path: Path, *, deadline: float, url: str) -> Iterator[None]:
-    """Hold an flock on ``path`` until the block ends; give up at ``deadline``.
+def _exclusive_lock(path: Path, *, deadline: float, busy: str, wait: bool = True) -> Iterator[bool]:
+    """Hold an flock on ``path`` until the block ends; yields True once held.
 
-    flock locks belong to the open file description, so two threads of one
-    process exclude each other as well as two worker processes do. The lock
-    file is never deleted: unlinking a lock file lets a third party lock a new
-    inode while the old one is still held.
+    Waits until ``deadline`` and then raises GitTimeout(``busy``); with ``wait=False``
+    it yields False at once if someone else holds the lock. flock locks belong to the
+    open file description, so two threads of one process exclude each other as well
+    as two worker processes do. The lock file is never deleted: unlinking a lock file
+    lets a third party lock a new inode while the old one is still held.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
@@ -121,12 +123,13 @@ def _exclusive_lock(path: Path, *, deadline: float, url: str) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not wait:
+                    yield False
+                    return
                 if time.monotonic() >= deadline:
-                    raise GitTimeout(
-                        f"Another update of {url} was still running; gave up waiting."
-                    ) from None
+                    raise GitTimeout(busy) from None
                 time.sleep(_LOCK_POLL_SECONDS)
-        yield
+        yield True
     finally:
         os.close(fd)  # releases the lock
 
