@@ -211,7 +211,7 @@ SPECTACULAR_SETTINGS = {
         "GateStatusEnum": "releases.enums.GateStatus",
         "CommunityRoleEnum": "governance.enums.CommunityRole",
         "DepartmentChipEnum": "releases.serializers.CHIP_STATES",
-        "SyncStatusEnum": "releases.models.SyncStatus",
+        "SyncStatusEnum": "releases.enums.SyncStatus",
     },
 }
 

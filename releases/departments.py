@@ -42,7 +42,8 @@ from django.utils import timezone
 from governance.models import Department
 from governance.selectors import visible_components
 from releases.charts import format_value
-from releases.models import Release, SyncState, SyncStatus
+from releases.enums import SyncStatus
+from releases.models import Release, SyncState
 from reviews.enums import (
     PENDING_TICKET_STATES,
     Decision,

@@ -25,3 +25,11 @@ class GateStatus(models.TextChoices):
     PASS = "pass", "Pass"
     BLOCKED = "blocked", "Blocked"
     WAIVED = "waived", "Waived"
+
+
+class SyncStatus(models.TextChoices):
+    IN_SYNC = "in_sync", "In sync"
+    EXPORT_PENDING = "export_pending", "Export pending"
+    BACKPORT_NEEDED = "backport_needed", "Back-port needed"
+    DIVERGED = "diverged", "Diverged"
+    FAILED = "failed", "Sync failed"

@@ -110,7 +110,7 @@ class SyncInfo:
     """The component's newest sync, as the versions gate reads it."""
 
     status: str  # in_sync, export_pending, backport_needed, diverged, failed
-    checked_at: str
+    since: str  # when the sync first found this state (not when it last confirmed it)
     url: str
     error: str = ""
     #: Community commits waiting longer than the policy allows: (short sha, subject, date).
@@ -396,7 +396,7 @@ def versions_gate(ctx: GateContext) -> Outcome:
             "The internal and external repositories have not been synced yet: run a sync.",
             Evidence("Sync", ctx.component_url + "#sync"),
         )
-    link = Evidence(f"Sync of {sync.checked_at}", sync.url)
+    link = Evidence(f"Sync (this state since {sync.since})", sync.url)
     tag = f"v{ctx.version}"
     problems = []
     if sync.status == "failed":
@@ -418,4 +418,4 @@ def versions_gate(ctx: GateContext) -> Outcome:
     if problems:
         return blocked("Versions: " + "; ".join(problems) + ".", link)
     state = "in step" if sync.status == "in_sync" else sync.status.replace("_", " ")
-    return passed(f"External side {state} as of {sync.checked_at}; {tag} is free.", link)
+    return passed(f"External side {state} since {sync.since}; {tag} is free.", link)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from core.models import TimeStampedModel
 from governance.models import Component
-from releases.enums import GateStatus, ReleaseState
+from releases.enums import GateStatus, ReleaseState, SyncStatus
 
 
 class GatePolicy(models.Model):
@@ -139,14 +139,6 @@ class Waiver(models.Model):
 
     def is_active(self, now) -> bool:
         return self.revoked_at is None and self.expires_at > now
-
-
-class SyncStatus(models.TextChoices):
-    IN_SYNC = "in_sync", "In sync"
-    EXPORT_PENDING = "export_pending", "Export pending"
-    BACKPORT_NEEDED = "backport_needed", "Back-port needed"
-    DIVERGED = "diverged", "Diverged"
-    FAILED = "failed", "Sync failed"
 
 
 class SyncState(models.Model):

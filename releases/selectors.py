@@ -149,6 +149,30 @@ def _finding_refs(scan: ScanRun, waived: set[str]) -> tuple[gates.FindingRef, ..
     )
 
 
+def _release_scan(release: Release) -> ScanRun | None:
+    return (
+        ScanRun.objects.filter(component_id=release.component_id, commit=release.commit)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def waivable_findings(release: Release, *, now=None, limit: int = 50) -> list[gates.FindingRef]:
+    """The open blocking findings of the release's scan no waiver covers yet: what the
+    waiver form offers. Two queries (the release's waivers are not needed)."""
+    now = now or timezone.now()
+    scan = _release_scan(release)
+    if scan is None:
+        return []
+    waived = set(
+        Waiver.objects.filter(
+            component_id=release.component_id, fingerprint__gt="", revoked_at=None,
+            expires_at__gt=now,
+        ).values_list("fingerprint", flat=True)
+    )  # fmt: skip
+    return [f for f in _finding_refs(scan, waived) if f.severity == "blocking"][:limit]
+
+
 def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list[Waiver]]:
     """Everything the gates read about ``release``, in a fixed number of queries, and the
     active waivers (gate waivers of this release and finding waivers of its component)."""
@@ -156,11 +180,7 @@ def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list
     component = release.component
     waivers = active_waivers(component, release, now)
     waived_fingerprints = {w.fingerprint for w in waivers if w.fingerprint}
-    scan = (
-        ScanRun.objects.filter(component=component, commit=release.commit)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    scan = _release_scan(release)
     roles: dict[str, list[str]] = {}
     for role in ComponentRole.objects.filter(component=component).select_related("user"):
         roles.setdefault(role.role, []).append(role.user.get_username())
@@ -206,7 +226,9 @@ def _sync_info(component: Component, release: Release, now) -> gates.SyncInfo | 
     tag = f"v{release.version}"
     return gates.SyncInfo(
         status=state.status,
-        checked_at=timezone.localtime(state.checked_at).strftime("%Y-%m-%d %H:%M"),
+        # The state's start, not its last check: a reason that changed with every
+        # no-change sync would write a new evaluation into each release's history.
+        since=timezone.localtime(state.created_at).strftime("%Y-%m-%d %H:%M"),
         url=component.get_absolute_url() + "#sync",
         error=state.error[:300],
         overdue=tuple(overdue),

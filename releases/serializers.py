@@ -16,8 +16,8 @@ from rest_framework import serializers
 from governance.enums import Stage
 from governance.selectors import visible_components
 from releases.dashboard import DEPARTMENT_CHIPS, SORTS
-from releases.enums import GateStatus, ReleaseState
-from releases.models import Backport, Release, SyncStatus, Waiver
+from releases.enums import GateStatus, ReleaseState, SyncStatus
+from releases.models import Backport, Release, Waiver
 from releases.selectors import visible_releases
 from reviews.serializers import VisibleComponentField
 from scans.enums import ScanStatus

@@ -28,8 +28,8 @@ from governance.enums import Stage
 from governance.models import Component
 from governance.services import component_set_stage
 from releases import rules
-from releases.enums import ReleaseState
-from releases.models import Backport, Release, SyncState, SyncStatus
+from releases.enums import ReleaseState, SyncStatus
+from releases.models import Backport, Release, SyncState
 from reviews.models import Submission
 from scans import engine
 from scans.detectors.base import Kind, Severity
@@ -119,17 +119,16 @@ class _Sides:
     external_tags: dict[str, str]  # tag name -> commit
 
 
-def _update_workspace(
-    component: Component, workspace: Path, *, fetch: bool = True, with_log: bool = True
-) -> _Sides:
-    if fetch:
-        vcs.workspace_update(
-            workspace,
-            internal_url=component.internal_repository.url,
-            external_url=component.external_repository.url,
-            allow=settings.GATEHOUSE_GIT_ALLOW,
-            timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
-        )
+def _update_workspace(component: Component, workspace: Path, *, with_log: bool = True) -> _Sides:
+    """Fetch both sides and read their heads and external tags; with ``with_log``, the
+    external branch's history too (a no-change sync does without it)."""
+    vcs.workspace_update(
+        workspace,
+        internal_url=component.internal_repository.url,
+        external_url=component.external_repository.url,
+        allow=settings.GATEHOUSE_GIT_ALLOW,
+        timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
+    )
     # One for-each-ref for both heads and the external tags (a git process is ~5 ms).
     refs = vcs.list_refs(workspace, "refs/")
     internal_head = refs.get(f"internal/heads/{internal_branch(component)}")
@@ -139,8 +138,15 @@ def _update_workspace(
         for name, sha in refs.items()
         if name.startswith("external/tags/")
     }
-    external_log = vcs.log(workspace, include=external_head) if external_head and with_log else []
-    return _Sides(internal_head, external_head, external_log, tags)
+    sides = _Sides(internal_head, external_head, [], tags)
+    if with_log:
+        _read_external_log(workspace, sides)
+    return sides
+
+
+def _read_external_log(workspace: Path, sides: _Sides) -> None:
+    if sides.external_head:
+        sides.external_log = vcs.log(workspace, include=sides.external_head)
 
 
 def _unchanged(component: Component, sides: _Sides) -> SyncState | None:
@@ -198,7 +204,7 @@ def component_sync(*, component_id: int, trigger: str = "manual") -> SyncState |
             sides = _update_workspace(component, workspace, with_log=False)
             previous = _unchanged(component, sides)
             if previous is None:
-                sides = _update_workspace(component, workspace, fetch=False)
+                _read_external_log(workspace, sides)
                 fields = _sync_fields(component, workspace, sides)
         except vcs.VcsError as exc:
             fields = {"status": SyncStatus.FAILED, "error": str(exc)[:2000]}
@@ -216,6 +222,7 @@ def component_sync(*, component_id: int, trigger: str = "manual") -> SyncState |
             state = SyncState.objects.create(
                 component=component, trigger=trigger, seconds=seconds, **fields
             )
+    # Even when nothing moved: community commits age past the policy with time alone.
     from releases.services import component_releases_evaluate
 
     component_releases_evaluate(component_id=component.pk, trigger="sync")

@@ -13,9 +13,9 @@ from core.forms import add_service_errors
 from governance.models import Component, Department
 from governance.selectors import component_detail
 from releases import charts, dashboard, departments, rules, selectors, services, sync
-from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState
+from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState, SyncStatus
 from releases.forms import CancelForm, ReleaseForm, WaiverForm
-from releases.models import Backport, Release, SyncState, SyncStatus, Waiver
+from releases.models import Backport, Release, SyncState, Waiver
 from scans.models import Finding
 
 
@@ -26,12 +26,16 @@ def _release_or_404(user, pk):
         raise Http404("Not found, or not yours to see.") from exc
 
 
-@login_required
-def release_create(request, slug):
+def _component_or_404(user, slug) -> Component:
     try:
-        component = component_detail(request.user, slug)
+        return component_detail(user, slug)
     except Component.DoesNotExist as exc:
         raise Http404("Not found, or not yours to see.") from exc
+
+
+@login_required
+def release_create(request, slug):
+    component = _component_or_404(request.user, slug)
     if not rules.can_create_release(request.user, component):
         raise PermissionDenied("Only the component's owners and admins create its releases.")
     form = ReleaseForm(request.POST or None)
@@ -87,7 +91,7 @@ def _release_context(request, release, **forms):
         or (
             WaiverForm(
                 gate_keys=blocked_keys,
-                findings=_blocking_findings(release, now),
+                findings=selectors.waivable_findings(release, now=now),
                 initial={"owner": user.pk},
             )
             if is_admin and release.state in OPEN_RELEASE_STATES
@@ -95,11 +99,6 @@ def _release_context(request, release, **forms):
         ),
         "cancel_form": forms.get("cancel_form") or CancelForm(),
     }
-
-
-def _blocking_findings(release, now):
-    context, _ = selectors.gate_context(release, now=now)
-    return [f for f in context.findings if f.severity == "blocking"][:50]
 
 
 @login_required
@@ -143,9 +142,7 @@ def waiver_create(request, pk):
     if not rules.can_grant_waiver(request.user):
         raise PermissionDenied("Only the open-source office (admins) grants waivers.")
     keys = [g["gate"] for g in release.gates]
-    form = WaiverForm(
-        request.POST, gate_keys=keys, findings=_blocking_findings(release, timezone.now())
-    )
+    form = WaiverForm(request.POST, gate_keys=keys, findings=selectors.waivable_findings(release))
     if form.is_valid():
         data = form.cleaned_data
         finding = None
@@ -210,10 +207,7 @@ def portfolio(request):
 @login_required
 def component_releases(request, slug):
     """The releases of one component: a fragment for the component page (htmx), or a page."""
-    try:
-        component = component_detail(request.user, slug)
-    except Component.DoesNotExist as exc:
-        raise Http404("Not found, or not yours to see.") from exc
+    component = _component_or_404(request.user, slug)
     context = {
         "component": component,
         "releases": component.releases.select_related("created_by").order_by("-created_at")[:50],
@@ -332,13 +326,6 @@ def charts_page(request):
 # --------------------------------------------------------------------------- Open Core sync
 
 SYNC_HISTORY = 10
-
-
-def _component_or_404(user, slug) -> Component:
-    try:
-        return component_detail(user, slug)
-    except Component.DoesNotExist as exc:
-        raise Http404("Not found, or not yours to see.") from exc
 
 
 def _sync_context(request, component, **extra) -> dict:

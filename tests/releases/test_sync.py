@@ -337,3 +337,12 @@ def test_a_range_of_community_commits_is_backported_on_one_branch_oldest_first(r
         backport_create(component=p.component, actor=p.state.world.alice,
                         commit=first, first=last)  # fmt: skip
     assert "first" in caught.value.message_dict
+
+
+def test_no_change_syncs_leave_the_release_history_alone(ready):
+    p = ready(FILES)
+    release = p.release
+    before = release.evaluations.count()
+    for _ in range(3):
+        component_sync(component_id=p.component.pk)
+    assert release.evaluations.count() == before

@@ -27,8 +27,8 @@ from governance.defaults import ensure_default_departments
 from governance.enums import Stage
 from governance.models import Component, ComponentRole, Repository
 from releases import gates
-from releases.enums import ReleaseState
-from releases.models import Release, SyncState, SyncStatus
+from releases.enums import ReleaseState, SyncStatus
+from releases.models import Release, SyncState
 from reviews.enums import Decision, SignOffStatus, SubmissionState, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.enums import FindingKind, ScanStatus, Severity, TriageState
