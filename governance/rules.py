@@ -1,6 +1,7 @@
 """Who may do what to a component: plain predicates of (user, component)."""
 
-from governance.models import Component
+from governance.enums import CommunityRole
+from governance.models import Component, ComponentRole
 
 
 def is_owner(user, component: Component) -> bool:
@@ -31,9 +32,6 @@ def can_submit_component(user, component: Component) -> bool:
 
 
 def is_pmc(user, component: Component) -> bool:
-    from governance.enums import CommunityRole
-    from governance.models import ComponentRole
-
     return (
         user.is_authenticated
         and ComponentRole.objects.filter(

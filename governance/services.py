@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+import vcs
 from core.audit import audit_record
+from governance import rules
 from governance.enums import STAGE_TRANSITIONS, CommunityRole, RepositoryKind
 from governance.models import (
     Component,
@@ -197,8 +200,6 @@ def component_role_set(*, component: Component, user, role: str, actor) -> Compo
     view the component (and loses that with the role, unless they own it). Audited;
     setting the role a person already has changes nothing and records nothing. Returns the
     role row, or None when removed. Sends ``component_roles_changed`` after commit."""
-    from governance import rules
-
     if not rules.can_manage_roles(actor, component):
         raise PermissionDenied("Only the component's PMC members and admins manage its roles.")
     if role and role not in CommunityRole.values:
@@ -270,9 +271,6 @@ def component_set_external(
     the allow-list; never with credentials in it), its branch, and an optional prefix
     mapping (``rpc/core/`` inside published at ``to_prefix`` outside). Owners and admins.
     Checked before anything is written; audited."""
-    from django.conf import settings
-
-    import vcs
 
     if not (actor.is_superuser or component.owners.filter(pk=actor.pk).exists()):
         raise PermissionDenied("Only the component's owners and admins set where it is published.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -207,8 +208,6 @@ def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list
 
 
 def _sync_info(component: Component, release: Release, now) -> gates.SyncInfo | None:
-    from django.conf import settings
-
     state = SyncState.objects.filter(component=component).order_by("-created_at", "-id").first()
     if state is None:
         return None
