@@ -3,9 +3,9 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from governance.api import ComponentViewSet
+from governance.api import ComponentViewSet, RepositoryViewSet
 from releases.api import ComponentSyncViewSet, DashboardView, ReleaseViewSet, WaiverViewSet
-from reviews.api import SubmissionViewSet, TicketViewSet
+from reviews.api import ComponentScopeViewSet, SubmissionViewSet, TicketViewSet
 from scans.api import FindingViewSet, ScanViewSet
 
 router = SimpleRouter()
@@ -13,6 +13,8 @@ router.register("components", ComponentViewSet, basename="api-component")
 # components/{slug}/sync/ and components/{slug}/backports/: releases' endpoints on a
 # component, in their own viewset because governance knows nothing of releases.
 router.register("components", ComponentSyncViewSet, basename="api-component-sync")
+router.register("components", ComponentScopeViewSet, basename="api-component-scope")
+router.register("repositories", RepositoryViewSet, basename="api-repository")
 router.register("submissions", SubmissionViewSet, basename="api-submission")
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("scans", ScanViewSet, basename="api-scan")

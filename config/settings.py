@@ -6,6 +6,7 @@ PostgreSQL and Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -28,6 +29,21 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "gatehouse-insecure-development-key"  # noqa: S105 - development only
+
+
+def server_key(name: str) -> bytes:
+    """A key from the environment that never lives in the database (the audit seal, the
+    secret fingerprints). Required in production; development derives a fixed one."""
+    value = os.environ.get(name, "")
+    if not value:
+        if not DEBUG:
+            raise ImproperlyConfigured(f"{name} must be set when DEBUG is off.")
+        value = f"gatehouse-development-{name.lower()}"
+    elif len(value) < 32:
+        raise ImproperlyConfigured(f"{name} must be at least 32 characters long.")
+    return value.encode()
+
+
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -39,11 +55,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "guardian",
     "django_htmx",
     "django_celery_beat",
+    "axes",
+    "csp",
     "core",
     "governance",
     "scans",
@@ -59,7 +76,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,6 +120,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in for a locked-out account before any password is checked.
+    "core.auth.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -110,6 +132,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account
+# (from anywhere), or from one address (whatever the accounts: password spraying), sign-in
+# is refused for the cool-off time.
+AXES_FAILURE_LIMIT = int(os.environ.get("GATEHOUSE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GATEHOUSE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -137,6 +169,31 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Production is https only: redirect plain http, and tell browsers to remember that.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    # Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips a forged one).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files,
+# nothing inline; htmx is served from django-htmx's static folder.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 # Mail: printed on the console unless configured.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -161,6 +218,14 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# Cache: login throttles and API rate limits are counted here, so every web process must
+# share it: Redis when configured, else files under var/.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "gatehouse"}}  # fmt: skip
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}  # fmt: skip
 CELERY_TASK_IGNORE_RESULT = True  # state lives in the database, not in task results
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -179,11 +244,22 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate makes a refused request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.IsAuthenticatedThrottled"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.AnonThrottle", "core.api.UserThrottle"],
+    # Client addresses come from REMOTE_ADDR unless this many proxies are in front (a
+    # client-sent X-Forwarded-For must not choose its own throttle bucket).
+    "NUM_PROXIES": int(os.environ.get("GATEHOUSE_NUM_PROXIES", "0")),
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("GATEHOUSE_API_ANON_RATE", "30/min"),
+        "user": os.environ.get("GATEHOUSE_API_USER_RATE", "1200/min"),
+        # Wrong API tokens from one address; over the limit, that address is refused.
+        "token_failures": os.environ.get("GATEHOUSE_API_TOKEN_FAILURE_RATE", "10/min"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "core.api.LimitOffsetPagination",
     "DEFAULT_PARSER_CLASSES": [
@@ -215,16 +291,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Git: the URL prefixes a repository URL may start with (comma-separated).
+# Git: the URL prefixes a repository URL may start with (comma-separated). A host that
+# resolves to an internal address (loopback, private, link-local, metadata) is reached
+# only when an entry names that host itself, e.g. https://git.corp.example/. With DEBUG on
+# the demo's own folder stays allowed, so `make run` works beside a production list.
 GATEHOUSE_DEMO_REPOS_DIR = VAR_DIR / "demo-repos"
+_DEMO_ALLOW = f"file://{os.path.abspath(GATEHOUSE_DEMO_REPOS_DIR)}/"
 GATEHOUSE_GIT_ALLOW = [
     p.strip()
-    for p in os.environ.get(
-        "GATEHOUSE_GIT_ALLOW", f"https://,file://{GATEHOUSE_DEMO_REPOS_DIR}/"
-    ).split(",")
+    for p in os.environ.get("GATEHOUSE_GIT_ALLOW", f"https://,{_DEMO_ALLOW}").split(",")
     if p.strip()
 ]
+if DEBUG and _DEMO_ALLOW not in GATEHOUSE_GIT_ALLOW:
+    GATEHOUSE_GIT_ALLOW.append(_DEMO_ALLOW)
+# Seconds git may take in the background, and inside a web request (kept short: a person
+# is waiting, and a silent address must not hold a web worker).
 GATEHOUSE_GIT_TIMEOUT = float(os.environ.get("GATEHOUSE_GIT_TIMEOUT", "30"))
+GATEHOUSE_GIT_WEB_TIMEOUT = float(os.environ.get("GATEHOUSE_GIT_WEB_TIMEOUT", "5"))
+# Credentials for fetching and pushing, each scoped to a URL prefix: a JSON file of
+# [{"prefix": "https://host/path/", "header" | "header_env": ..., "for": ["fetch", "push"]}]
+# (see README). Only the path is a setting; the headers are read when git needs them.
+GATEHOUSE_GIT_CREDENTIALS_FILE = os.environ.get("GATEHOUSE_GIT_CREDENTIALS_FILE", "")
+if os.environ.get("GATEHOUSE_PUSH_HTTP_HEADER"):
+    raise ImproperlyConfigured(
+        "GATEHOUSE_PUSH_HTTP_HEADER was sent to every https host; it is gone. Put the header "
+        "in GATEHOUSE_GIT_CREDENTIALS_FILE, scoped to the prefix it belongs to."
+    )
 
 # Scanning: bare mirrors live here; limits end a scan "incomplete", never clean.
 GATEHOUSE_MIRRORS_DIR = VAR_DIR / "mirrors"
@@ -239,12 +331,11 @@ GATEHOUSE_SCAN_ON_SUBMIT = env_bool("GATEHOUSE_SCAN_ON_SUBMIT", True)
 # Open Core sync: one bare workspace per component (internal and external refs side by
 # side), synced every GATEHOUSE_SYNC_INTERVAL seconds by beat. Community commits waiting
 # longer than GATEHOUSE_BACKPORT_MAX_DAYS block the versions gate. Pushing over https
-# sends GATEHOUSE_PUSH_HTTP_HEADER (e.g. "Authorization: Basic ..."), never a URL with
+# uses the credential GATEHOUSE_GIT_CREDENTIALS_FILE scopes to the URL, never a URL with
 # credentials in it; file:// needs none.
 GATEHOUSE_SYNC_DIR = VAR_DIR / "sync"
 GATEHOUSE_SYNC_INTERVAL = float(os.environ.get("GATEHOUSE_SYNC_INTERVAL", "900"))
 GATEHOUSE_BACKPORT_MAX_DAYS = int(os.environ.get("GATEHOUSE_BACKPORT_MAX_DAYS", "14"))
-GATEHOUSE_PUSH_HTTP_HEADER = os.environ.get("GATEHOUSE_PUSH_HTTP_HEADER", "")
 GATEHOUSE_COMMIT_NAME = os.environ.get("GATEHOUSE_COMMIT_NAME", "Gatehouse")
 GATEHOUSE_COMMIT_EMAIL = os.environ.get("GATEHOUSE_COMMIT_EMAIL", "gatehouse@localhost")
 CELERY_BEAT_SCHEDULE["sync-components"] = {
@@ -252,10 +343,36 @@ CELERY_BEAT_SCHEDULE["sync-components"] = {
     "schedule": GATEHOUSE_SYNC_INTERVAL,
 }
 
+# The audit log: every event is sealed with an HMAC under GATEHOUSE_AUDIT_KEY (kept out
+# of the database; older keys stay in GATEHOUSE_AUDIT_OLD_KEYS, comma-separated, so seals
+# made before a rotation still verify), and a beat task appends the sealed chain head to
+# an append-only file outside the database every minute.
+GATEHOUSE_AUDIT_KEY = server_key("GATEHOUSE_AUDIT_KEY")
+GATEHOUSE_AUDIT_OLD_KEYS = [
+    k.strip().encode()
+    for k in os.environ.get("GATEHOUSE_AUDIT_OLD_KEYS", "").split(",")
+    if k.strip()
+]
+GATEHOUSE_AUDIT_ANCHOR_FILE = Path(
+    os.environ.get("GATEHOUSE_AUDIT_ANCHOR_FILE", VAR_DIR / "audit" / "anchors.jsonl")
+)
+CELERY_BEAT_SCHEDULE["anchor-audit-chain"] = {
+    "task": "core.anchor_audit_chain",
+    "schedule": float(os.environ.get("GATEHOUSE_AUDIT_ANCHOR_INTERVAL", "60")),
+}
+# Secret findings are fingerprinted with an HMAC under this key, so a fingerprint in the
+# database cannot be tested against guessed passwords. Never change it once set: triage
+# and waivers follow findings by fingerprint.
+GATEHOUSE_FINGERPRINT_KEY = server_key("GATEHOUSE_FINGERPRINT_KEY")
+
+# API tokens: how long a new one lasts unless its owner says otherwise, and at most.
+GATEHOUSE_API_TOKEN_DAYS = int(os.environ.get("GATEHOUSE_API_TOKEN_DAYS", "90"))
+GATEHOUSE_API_TOKEN_MAX_DAYS = int(os.environ.get("GATEHOUSE_API_TOKEN_MAX_DAYS", "365"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

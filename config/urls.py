@@ -11,6 +11,7 @@ urlpatterns = [
     path("inbox/", home, name="inbox"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("core.urls")),
     path("", include("governance.urls")),
     path("", include("reviews.urls")),
     path("", include("scans.urls")),

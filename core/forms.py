@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 
@@ -13,3 +14,20 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+class TokenForm(forms.Form):
+    """A new API token: a name to tell it apart, and how long it lasts."""
+
+    name = forms.CharField(max_length=100, help_text="What uses it, e.g. 'CI pipeline'.")
+    days = forms.IntegerField(
+        min_value=1,
+        label="Valid for (days)",
+        help_text="It stops working after this many days; you can revoke it any time.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = settings.GATEHOUSE_API_TOKEN_DAYS
+        self.fields["days"].max_value = settings.GATEHOUSE_API_TOKEN_MAX_DAYS
+        self.fields["days"].widget.attrs["max"] = settings.GATEHOUSE_API_TOKEN_MAX_DAYS

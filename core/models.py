@@ -11,15 +11,17 @@ class TimeStampedModel(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row: the sequence number and hash of the newest audit event.
+    """One row: the sequence number and hash of the newest audit event, sealed.
 
     Writers lock this row to append, so the chain never forks under concurrency, and
-    ``audit_verify`` compares against it to notice events deleted from the end.
+    ``audit_verify`` compares against it to notice events deleted from the end; the seal
+    (an HMAC under the server's audit key) shows whether someone "fixed" it by hand.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
+    seal = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"audit head #{self.last_seq}"
@@ -30,7 +32,8 @@ class AppendOnlyError(Exception):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of a state change, chained by hash to the event before it."""
+    """Append-only record of a state change, chained by hash to the event before it and
+    sealed with an HMAC of that hash under a key the database never holds."""
 
     seq = models.PositiveBigIntegerField(unique=True)
     created_at = models.DateTimeField()
@@ -53,6 +56,9 @@ class AuditEvent(models.Model):
     after = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, unique=True)
+    seal = models.CharField(max_length=64, blank=True)
+    #: Which audit key made the seal (a digest of the key, never the key).
+    key_id = models.CharField(max_length=16, blank=True)
 
     class Meta:
         ordering = ["seq"]
@@ -68,3 +74,29 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored: the token itself is shown once,
+    when it is made. It expires, and can be revoked; ``prefix`` (the first characters,
+    not secret) finds the row and tells the owner which token is which."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name}) of {self.user}"
+
+    def is_active(self, now) -> bool:
+        return self.revoked_at is None and self.expires_at > now

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
 
+from core.admin import ReadOnlyAdmin
 from governance.models import ChecklistQuestion, Component, Department, Repository
+from governance.services import component_add_owner
 
 
 class ChecklistQuestionInline(admin.TabularInline):
@@ -18,16 +19,33 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Component)
-class ComponentAdmin(GuardedModelAdmin):
+class ComponentAdmin(admin.ModelAdmin):
+    """Name, description and owners. What the departments approve (license, paths,
+    mapping, destination) changes only on the component's page, where a change reopens
+    the review; the stage moves only through the review workflow; repositories are bound
+    through the registry."""
+
     list_display = ["name", "slug", "stage", "license"]
     list_filter = ["stage"]
     search_fields = ["name", "slug"]
-    # The stage moves only through the review workflow, so every move is audited.
-    readonly_fields = ["stage", "created_by", "internal_repository"]
+    readonly_fields = [
+        "stage", "created_by", "license", "open_paths", "internal_paths", "internal_repository",
+        "external_repository", "external_branch", "export_from_prefix", "export_to_prefix",
+    ]  # fmt: skip
     filter_horizontal = ["owners"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Owners see and change their component: the same grants as component_add_owner.
+        for owner in form.instance.owners.all():
+            component_add_owner(
+                component=form.instance, user=owner, actor=request.user, audit=False
+            )
 
 
 @admin.register(Repository)
-class RepositoryAdmin(admin.ModelAdmin):
+class RepositoryAdmin(ReadOnlyAdmin):
+    """Bindings change in the registry (Repositories, for the open-source office)."""
+
     list_display = ["url", "kind", "created_at"]
-    search_fields = ["url"]
+    search_fields = ["url", "key"]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from governance import rules, selectors, services
+from core.api import IsAuthenticatedThrottled
+from governance import repositories, rules, selectors, services
 from governance.serializers import (
     ComponentCreateSerializer,
     ComponentRoleSerializer,
     ComponentRoleSetSerializer,
     ComponentSerializer,
+    RepositoryChangeSerializer,
+    RepositorySerializer,
 )
 
 
@@ -86,3 +89,44 @@ class ComponentViewSet(
             actor=request.user,
         )
         return self._roles_response(component)
+
+
+class IsOpenSourceOffice(permissions.BasePermission):
+    message = "The repository registry is the open-source office's (admins)."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_superuser)
+
+
+class RepositoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The repository registry: every repository and the component holding it. The
+    open-source office (admins) only; reassigning and unbinding are audited."""
+
+    serializer_class = RepositorySerializer
+    permission_classes = [IsAuthenticatedThrottled, IsOpenSourceOffice]
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self):
+        return repositories.registry_rows()
+
+    @extend_schema(
+        request=RepositoryChangeSerializer,
+        responses=RepositorySerializer,
+        summary="Reassign the repository to a component (component and role), or unbind it",
+    )
+    @action(detail=True, methods=["post"])
+    def change(self, request, pk=None):
+        repository = self.get_object()
+        serializer = RepositoryChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("component") is None:
+            repositories.repository_unbind(
+                repository=repository, actor=request.user, reason=data["reason"]
+            )
+        else:
+            repositories.repository_reassign(
+                repository=repository, component=data["component"],
+                role=data.get("role", "internal"), actor=request.user, reason=data["reason"],
+            )  # fmt: skip
+        return Response(RepositorySerializer(self.get_queryset().get(pk=repository.pk)).data)

@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from governance.enums import CommunityRole
+from governance.enums import CommunityRole, RepositoryKind
+from governance.models import Component
 
 
 class RoleForm(forms.Form):
@@ -21,17 +22,18 @@ class RoleForm(forms.Form):
         return username
 
 
-class ExternalForm(forms.Form):
-    """Where the component's open scope is published. Checked by the service:
-    the allow-list, the branch name and the prefixes."""
+class RegistryForm(forms.Form):
+    """The open-source office's change to one repository's binding."""
 
-    url = forms.CharField(max_length=500, label="External repository URL")
-    branch = forms.CharField(max_length=255, required=False, initial="main")
-    from_prefix = forms.CharField(
-        max_length=255, required=False, label="Internal folder",
-        help_text="Published at the folder below instead, e.g. rpc/core/; empty: no mapping.",
-    )  # fmt: skip
-    to_prefix = forms.CharField(
-        max_length=255, required=False, label="External folder",
-        help_text="Where that folder lands outside; empty: the root.",
-    )  # fmt: skip
+    action = forms.ChoiceField(choices=[("unbind", "Unbind"), ("reassign", "Reassign")])
+    component = forms.ModelChoiceField(
+        queryset=Component.objects.order_by("name"), required=False, to_field_name="slug"
+    )
+    role = forms.ChoiceField(choices=RepositoryKind.choices, required=False)
+    reason = forms.CharField(max_length=1000)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "reassign" and not data.get("component"):
+            self.add_error("component", "Choose the component that should hold it.")
+        return data

@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import MinValueValidator
@@ -6,6 +9,7 @@ from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.models import TimeStampedModel
+from core.validators import no_control_characters
 from governance.enums import CommunityRole, RepositoryKind, Stage
 
 
@@ -13,7 +17,7 @@ class Department(models.Model):
     """A reviewing department: data, not code. Its reviewers are the members of a group."""
 
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     reviewer_group = models.OneToOneField(
         Group, on_delete=models.PROTECT, related_name="department"
     )
@@ -41,7 +45,7 @@ class ChecklistQuestion(models.Model):
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveSmallIntegerField(default=0)
-    text = models.CharField(max_length=300)
+    text = models.CharField(max_length=300, validators=[no_control_characters])
     help_text = models.CharField(max_length=500, blank=True)
     is_active = models.BooleanField(default=True)
 
@@ -53,9 +57,12 @@ class ChecklistQuestion(models.Model):
 
 
 class Repository(TimeStampedModel):
-    """A git URL Gatehouse may read."""
+    """A git URL Gatehouse may read, registered once under its normalised ``key`` (host
+    case, a trailing slash or ``.git``, a symlinked folder do not make another repository).
+    A component holds it as its internal or external repository; no other may."""
 
     url = models.CharField(max_length=500, unique=True)
+    key = models.CharField(max_length=600, unique=True)
     kind = models.CharField(
         max_length=16, choices=RepositoryKind.choices, default=RepositoryKind.INTERNAL
     )
@@ -87,7 +94,7 @@ class RepositoryBranch(models.Model):
 class Component(TimeStampedModel):
     """An internal piece of software on its way to open source, with its Open Core boundary."""
 
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[no_control_characters])
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="owned_components")
@@ -98,14 +105,18 @@ class Component(TimeStampedModel):
     internal_paths = models.JSONField(default=list, blank=True, help_text="Globs that never leave.")
     license = models.CharField(max_length=200, help_text="SPDX license expression.")
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.DRAFT)
-    internal_repository = models.ForeignKey(
-        Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    # A repository is bound to one component at most (one-to-one), and a component's two
+    # repositories differ: the registry (governance.repositories) refuses the rest.
+    internal_repository = models.OneToOneField(
+        Repository, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="internal_component",
+    )  # fmt: skip
     # The Open Core export: where the open scope is published, and an optional prefix
     # mapping (internal `rpc/core/` published at the external root, say).
-    external_repository = models.ForeignKey(
-        Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    external_repository = models.OneToOneField(
+        Repository, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="external_component",
+    )  # fmt: skip
     external_branch = models.CharField(max_length=255, default="main", blank=True)
     export_from_prefix = models.CharField(
         max_length=255, blank=True, help_text="Internal folder published elsewhere, e.g. rpc/core/."
@@ -126,6 +137,31 @@ class Component(TimeStampedModel):
     @property
     def audit_scope(self) -> str:
         return f"component:{self.pk}"
+
+    def review_scope(self) -> dict:
+        """What the departments approve besides the commit: the license, the Open Core
+        boundary, the prefix mapping and where it is published. Changing any of it makes
+        the sign-offs stale (reviews.services.component_scope_update)."""
+        external = self.external_repository
+        return {
+            "license": self.license,
+            "open_paths": list(self.open_paths),
+            "internal_paths": list(self.internal_paths),
+            "export_from_prefix": self.export_from_prefix,
+            "export_to_prefix": self.export_to_prefix,
+            "external_repository": external.url if external else "",
+            "external_branch": self.external_branch if external else "",
+        }
+
+    @property
+    def scope_digest(self) -> str:
+        return scope_digest(self.review_scope())
+
+
+def scope_digest(scope: dict) -> str:
+    """A short, stable name for a review scope; a sign-off records the one it approved."""
+    text = json.dumps(scope, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class ComponentRole(models.Model):

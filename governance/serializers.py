@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.enums import CommunityRole
-from governance.models import Component, ComponentRole
+from governance.models import Component, ComponentRole, Repository
 
 # Bounds the request size of free text; the service decides what is acceptable inside it.
 MAX_DESCRIPTION = 10_000
@@ -113,3 +113,42 @@ class ComponentRoleSetSerializer(serializers.Serializer):
         if user is None:
             raise serializers.ValidationError(f"No active user is called {value!r}.")
         return user
+
+
+class RepositorySerializer(serializers.ModelSerializer):
+    """One registered repository and the component holding it."""
+
+    component = serializers.SerializerMethodField(help_text="Slug of the holder, or null.")
+    role = serializers.SerializerMethodField(help_text="internal, external, or null.")
+
+    class Meta:
+        model = Repository
+        fields = ["id", "url", "key", "component", "role", "created_at"]
+        read_only_fields = fields
+
+    def _holder(self, repository):
+        for role, name in (("internal", "internal_component"), ("external", "external_component")):
+            try:
+                return getattr(repository, name), role
+            except Component.DoesNotExist:
+                continue
+        return None, None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_component(self, repository) -> str | None:
+        component, _ = self._holder(repository)
+        return component.slug if component else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_role(self, repository) -> str | None:
+        return self._holder(repository)[1]
+
+
+class RepositoryChangeSerializer(serializers.Serializer):
+    """Reassign a repository (``component`` and ``role``), or unbind it (no component)."""
+
+    component = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Component.objects.all(), required=False, allow_null=True
+    )
+    role = serializers.ChoiceField(choices=["internal", "external"], required=False)
+    reason = serializers.CharField(max_length=1000)

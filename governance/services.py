@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -14,8 +13,9 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 import vcs
 from core.audit import audit_record
-from governance import rules
-from governance.enums import STAGE_TRANSITIONS, CommunityRole, RepositoryKind
+from core.validators import has_control_characters
+from governance import repositories, rules
+from governance.enums import STAGE_TRANSITIONS, CommunityRole
 from governance.models import (
     Component,
     ComponentGroupObjectPermission,
@@ -69,8 +69,8 @@ def component_create(*, actor, draft: ComponentDraft) -> Component:
         except ValidationError as exc:
             errors[name] = exc.messages
     name = draft.name.strip()
-    if not name or len(name) > 120:
-        errors["name"] = ["Give the component a name of at most 120 characters."]
+    if not name or len(name) > 120 or has_control_characters(name):
+        errors["name"] = ["Give the component a name: one line of at most 120 characters."]
     if not draft.slug or len(draft.slug) > 80 or not _SLUG.match(draft.slug):
         errors["slug"] = ["Give the component a slug: up to 80 letters, digits, - and _."]
     elif Component.objects.filter(slug=draft.slug).exists():
@@ -176,14 +176,9 @@ def component_set_stage(*, component: Component, stage: str, actor, reason: str 
     return True
 
 
-def repository_record_head(*, url: str, branch: str, commit: str) -> Repository:
-    """Remember the commit a branch resolved to; creates the repository row if new.
-
-    Idempotent; call inside the caller's transaction.
-    """
-    repository, _ = Repository.objects.get_or_create(
-        url=url, defaults={"kind": RepositoryKind.INTERNAL}
-    )
+def repository_record_head(*, repository: Repository, branch: str, commit: str) -> Repository:
+    """Remember the commit a branch of ``repository`` resolved to. Idempotent; call inside
+    the caller's transaction."""
     RepositoryBranch.objects.update_or_create(
         repository=repository,
         name=branch,
@@ -258,62 +253,115 @@ def _export_prefix(value: str, field_name: str) -> str:
     if not value:
         return ""
     parts = value.rstrip("/").split("/")
-    if value.startswith("/") or any(p in ("", ".", "..", ".git") for p in parts):
+    if (
+        value.startswith("/")
+        or any(p in ("", ".", "..", ".git") for p in parts)
+        or has_control_characters(value)
+        or "\\" in value
+    ):
         raise ValidationError({field_name: ["A relative folder such as rpc/core/, no '..'."]})
     return "/".join(parts) + "/"
 
 
-def component_set_external(
-    *, component: Component, actor, url: str, branch: str = "main", from_prefix: str = "",
-    to_prefix: str = "",
-) -> Component:  # fmt: skip
-    """Set where the component's open scope is published: an external repository URL (on
-    the allow-list; never with credentials in it), its branch, and an optional prefix
-    mapping (``rpc/core/`` inside published at ``to_prefix`` outside). Owners and admins.
-    Checked before anything is written; audited."""
+#: The fields of a component's review scope an owner may change, and their defaults.
+SCOPE_FIELDS = (
+    "license", "open_paths", "internal_paths", "external_url", "external_branch",
+    "from_prefix", "to_prefix",
+)  # fmt: skip
 
-    if not (actor.is_superuser or component.owners.filter(pk=actor.pk).exists()):
-        raise PermissionDenied("Only the component's owners and admins set where it is published.")
+
+def _clean_scope(component: Component, changes: dict) -> dict:
+    """Validate the scope fields given in ``changes``; the others keep their values.
+    Returns the new values by model field; ValidationError per field with the reasons."""
+    unknown = set(changes) - set(SCOPE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not scope fields: {sorted(unknown)}")
     errors: dict[str, list[str]] = {}
-    try:
-        url = vcs.validate_url((url or "").strip(), settings.GATEHOUSE_GIT_ALLOW)
-    except vcs.VcsError as exc:
-        errors["url"] = [str(exc)]
-    try:
-        branch = vcs.validate_branch((branch or "main").strip())
-    except vcs.VcsError as exc:
-        errors["branch"] = [str(exc)]
-    try:
-        from_prefix = _export_prefix(from_prefix, "from_prefix")
-        to_prefix = _export_prefix(to_prefix, "to_prefix")
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if not errors and component.internal_repository and url == component.internal_repository.url:
-        errors["url"] = ["The external repository must not be the internal one."]
+    clean: dict = {}
+    if "license" in changes:
+        try:
+            clean["license"] = normalize_spdx_expression(changes["license"])
+        except ValidationError as exc:
+            errors["license"] = exc.messages
+    for name in ("open_paths", "internal_paths"):
+        if name in changes:
+            try:
+                clean[name] = validate_path_globs(changes[name])
+            except ValidationError as exc:
+                errors[name] = exc.messages
+    for name, target in (("from_prefix", "export_from_prefix"), ("to_prefix", "export_to_prefix")):
+        if name in changes:
+            try:
+                clean[target] = _export_prefix(changes[name], name)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    if "external_url" in changes:
+        url = (changes["external_url"] or "").strip()
+        if not url:
+            clean["external_url"] = ""
+        else:
+            try:
+                clean["external_url"] = repositories.check_url(url)
+            except ValidationError as exc:
+                errors["external_url"] = exc.messages
+    if "external_branch" in changes:
+        try:
+            clean["external_branch"] = vcs.validate_branch(
+                (changes["external_branch"] or "main").strip()
+            )
+        except vcs.VcsError as exc:
+            errors["external_branch"] = [str(exc)]
+    url = clean.get("external_url")
+    internal = component.internal_repository
+    if url and internal is not None and vcs.normalize_url(url) == internal.key:
+        errors["external_url"] = ["The external repository must not be the internal one."]
+    elif url and not repositories.is_free_for(url, component):
+        errors["external_url"] = [repositories.TAKEN]
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        repository, _ = Repository.objects.get_or_create(
-            url=url, defaults={"kind": RepositoryKind.EXTERNAL}
+    return clean
+
+
+def component_scope_apply(*, component: Component, actor, changes: dict) -> tuple[dict, dict]:
+    """Write new review-scope values (see Component.review_scope) of ``component``:
+    license, open and internal paths, prefix mapping, external repository and branch.
+
+    Only part of the change: call reviews.services.component_scope_update, which also
+    makes the sign-offs stale and reopens the review, in the same transaction. Owners and
+    admins. Validates everything before writing; binds the external repository through
+    the registry. Returns the scope (before, after); equal when nothing changed (then
+    nothing is written or audited)."""
+    if not (actor.is_superuser or component.owners.filter(pk=actor.pk).exists()):
+        raise PermissionDenied(
+            "Only the component's owners and admins change what it publishes and where."
         )
-        before = {
-            "url": component.external_repository.url if component.external_repository else "",
-            "branch": component.external_branch,
-            "from_prefix": component.export_from_prefix,
-            "to_prefix": component.export_to_prefix,
-        }
-        component.external_repository = repository
-        component.external_branch = branch
-        component.export_from_prefix = from_prefix
-        component.export_to_prefix = to_prefix
-        component.save(
-            update_fields=["external_repository", "external_branch", "export_from_prefix",
-                           "export_to_prefix", "updated_at"]
-        )  # fmt: skip
+    clean = _clean_scope(component, changes)
+    component = Component.objects.select_for_update().get(pk=component.pk)
+    before = component.review_scope()
+    fields = []
+    for name in ("license", "open_paths", "internal_paths", "export_from_prefix",
+                 "export_to_prefix", "external_branch"):  # fmt: skip
+        if name in clean and getattr(component, name) != clean[name]:
+            setattr(component, name, clean[name])
+            fields.append(name)
+    if fields:
+        component.save(update_fields=[*fields, "updated_at"])
+    if "external_url" in clean:
+        url = clean["external_url"]
+        current = component.external_repository
+        if not url and current is not None:
+            component.external_repository = None
+            component.save(update_fields=["external_repository", "updated_at"])
+        elif url and (current is None or current.key != vcs.normalize_url(url)):
+            repositories.repository_bind(
+                component=component, url=url, role=repositories.EXTERNAL, actor=actor
+            )
+    after = component.review_scope()
+    if after != before:
+        changed = [k for k in after if after[k] != before[k]]
         audit_record(
-            actor=actor, action="component.external_set", obj=component, before=before,
-            after={"url": url, "branch": branch, "from_prefix": from_prefix,
-                   "to_prefix": to_prefix},
+            actor=actor, action="component.scope_changed", obj=component,
+            before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
             scope=component.audit_scope,
         )  # fmt: skip
-    return component
+    return before, after

@@ -7,5 +7,6 @@ urlpatterns = [
     path("components/", views.component_list, name="components"),
     path("components/<slug:slug>/", views.component_detail, name="component"),
     path("components/<slug:slug>/roles/", views.component_roles, name="component-roles"),
-    path("components/<slug:slug>/external/", views.component_external, name="component-external"),
+    path("repositories/", views.repository_list, name="repositories"),
+    path("repositories/<int:pk>/", views.repository_change, name="repository-change"),
 ]

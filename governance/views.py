@@ -2,13 +2,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.forms import add_service_errors
-from governance import rules, selectors, services
-from governance.forms import ExternalForm, RoleForm
-from governance.models import Component
+from governance import repositories, rules, selectors, services
+from governance.forms import RegistryForm, RoleForm
+from governance.models import Component, Repository
 
 
 def _component_or_404(user, slug):
@@ -27,25 +27,7 @@ def component_list(request):
     )
 
 
-def _can_set_external(user, component) -> bool:
-    # The same people component_set_external lets through: owners and the office.
-    return user.is_authenticated and (user.is_superuser or rules.is_owner(user, component))
-
-
-def _external_initial(component) -> dict:
-    repository = component.external_repository
-    return {
-        "url": repository.url if repository else "",
-        "branch": component.external_branch or "main",
-        "from_prefix": component.export_from_prefix,
-        "to_prefix": component.export_to_prefix,
-    }
-
-
-def _render_component(request, component, *, role_form=None, external_form=None, status=200):
-    can_set_external = _can_set_external(request.user, component)
-    if external_form is None and can_set_external:
-        external_form = ExternalForm(initial=_external_initial(component))
+def _render_component(request, component, *, role_form=None, status=200):
     return render(
         request,
         "governance/component_detail.html",
@@ -55,8 +37,7 @@ def _render_component(request, component, *, role_form=None, external_form=None,
             "roles": selectors.component_roles(component),
             "can_manage_roles": rules.can_manage_roles(request.user, component),
             "role_form": role_form or RoleForm(),
-            "can_set_external": can_set_external,
-            "external_form": external_form,
+            "can_change_scope": rules.can_change_scope(request.user, component),
             "timeline": selectors.component_timeline(component)[:200],
         },
         status=status,
@@ -89,25 +70,48 @@ def component_roles(request, slug):
     return _render_component(request, component, role_form=form, status=400)
 
 
+# --------------------------------------------------------------------------- the registry
+
+
+def _require_office(user) -> None:
+    if not user.is_superuser:
+        raise PermissionDenied("The repository registry is the open-source office's.")
+
+
+@login_required
+def repository_list(request):
+    """Every registered repository and the component holding it (admins)."""
+    _require_office(request.user)
+    return render(
+        request,
+        "governance/repository_list.html",
+        {"repositories": repositories.registry_rows()[:1000], "form": RegistryForm()},
+    )
+
+
 @login_required
 @require_POST
-def component_external(request, slug):
-    """Set where the component is published (owners and admins); back to its Sync section."""
-    component = _component_or_404(request.user, slug)
-    if not _can_set_external(request.user, component):
-        raise PermissionDenied("Only the component's owners and admins set where it is published.")
-    form = ExternalForm(request.POST)
+def repository_change(request, pk):
+    """Unbind a repository, or reassign it to another component (admins); audited."""
+    _require_office(request.user)
+    repository = get_object_or_404(Repository, pk=pk)
+    form = RegistryForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.component_set_external(
-                component=component, actor=request.user, url=data["url"],
-                branch=data["branch"] or "main", from_prefix=data["from_prefix"],
-                to_prefix=data["to_prefix"],
-            )  # fmt: skip
+            if data["action"] == "unbind":
+                repositories.repository_unbind(
+                    repository=repository, actor=request.user, reason=data["reason"]
+                )
+            else:
+                repositories.repository_reassign(
+                    repository=repository, component=data["component"], role=data["role"],
+                    actor=request.user, reason=data["reason"],
+                )  # fmt: skip
         except ValidationError as exc:
-            add_service_errors(form, exc)
+            messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"{component} is published to {data['url']}.")
-            return redirect(component.get_absolute_url() + "#sync")
-    return _render_component(request, component, external_form=form, status=400)
+            messages.success(request, f"{repository.url}: {data['action']} recorded.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("governance:repositories")

@@ -8,6 +8,7 @@ the caller may not see is a 404, the same as one that does not exist); writes go
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -144,7 +145,9 @@ class ReleaseViewSet(
     def publish(self, request, pk=None):
         release = self.get_object()
         try:
-            sync.release_publish(release=release, actor=request.user)
+            sync.release_publish(
+                release=release, actor=request.user, timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
+            )
         except sync.PublishAborted as exc:
             return Response({"publish": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
         except vcs.VcsError as exc:
@@ -323,7 +326,9 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
             if component.internal_repository is None:
                 raise ValidationError({"internal_repository": ["Submit the component first."]})
             raise ValidationError({"external_repository": ["Set the external repository first."]})
-        state = sync.component_sync(component_id=component.pk, trigger="manual")
+        state = sync.component_sync(
+            component_id=component.pk, trigger="manual", timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
+        )
         skipped = state is None
         body = {**SyncStateSerializer(state or self._latest(component)).data, "skipped": skipped}
         return Response(
@@ -356,6 +361,7 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
                 component=component, actor=request.user,
                 commit=serializer.validated_data["commit"],
                 first=serializer.validated_data.get("first", ""),
+                timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT,
             )  # fmt: skip
         except vcs.VcsError as exc:
             return git_failed(exc)

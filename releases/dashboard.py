@@ -21,8 +21,9 @@ from releases.enums import ReleaseState
 from releases.models import Release, SyncState
 from reviews.enums import PENDING_TICKET_STATES, SignOffStatus, SubmissionState, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
-from scans.enums import FINISHED_STATUSES, Severity, TriageState
+from scans.enums import FINISHED_STATUSES, Severity
 from scans.models import Finding, ScanRun
+from scans.selectors import UNSETTLED
 
 SORTS = {
     "name": ("name",),
@@ -180,9 +181,7 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
     scans = ScanRun.objects.in_bulk(scan_ids)
     blocking: dict[int, dict[str, int]] = {}
     for scan_id, kind, n in (
-        Finding.objects.filter(
-            scan_id__in=scan_ids, severity=Severity.BLOCKING, state=TriageState.OPEN
-        )
+        Finding.objects.filter(UNSETTLED, scan_id__in=scan_ids, severity=Severity.BLOCKING)
         .values_list("scan_id", "kind")
         .annotate(n=Count("id"))
         .values_list("scan_id", "kind", "n")
@@ -236,9 +235,9 @@ def portfolio_counters(user) -> Counters:
         .values_list("state", "n")
     )
     findings = Finding.objects.filter(
+        UNSETTLED,
         scan_id__in=visible.annotate(s=Subquery(_latest_scan())).values("s"),
         severity=Severity.BLOCKING,
-        state=TriageState.OPEN,
     ).count()
     pending = ReviewTicket.objects.filter(
         submission_id__in=visible.annotate(s=Subquery(_latest_submission())).values("s"),

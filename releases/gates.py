@@ -61,8 +61,11 @@ class DepartmentReview:
     #: Distinct people, other than the submitter, with a current approval on the release's
     #: commit.
     approvers: tuple[str, ...] = ()
-    #: Sign-offs that went stale (made on an earlier commit).
+    #: Sign-offs that went stale (made on an earlier commit, or before the scope changed).
     stale: int = 0
+    #: Current approvals made on another review scope (license, paths, destination) than
+    #: the component has now: they do not count.
+    other_scope: int = 0
     #: "changes_requested"/"reject" decisions currently standing, as (person, comment).
     objections: tuple[tuple[str, str], ...] = ()
 
@@ -97,6 +100,8 @@ class FindingRef:
     license: str = ""
     source: str = ""  # for license findings: spdx-tag, header, field or license-file
     pk: int = 0
+    #: Set aside by one reviewer, waiting for a second one's confirmation (four eyes).
+    awaiting: bool = False
 
     @property
     def where(self) -> str:
@@ -250,6 +255,11 @@ def reviews_gate(ctx: GateContext) -> Outcome:
             have = f"{len(dept.approvers)} of {dept.quorum} approvals on {short}"
             if dept.stale:
                 have += f"; {_plural(dept.stale, 'sign-off is', 'sign-offs are')} stale"
+            if dept.other_scope:
+                have += (
+                    f"; {_plural(dept.other_scope, 'approval was', 'approvals were')} made "
+                    "before the license, paths or destination changed"
+                )
             waiting.append(f"{dept.name} has {have}")
             evidence.append(link)
     if waiting:
@@ -268,14 +278,23 @@ def scan_gate(ctx: GateContext) -> Outcome:
     link = Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url)
     if not blocking:
         return passed(f"The scan of {ctx.commit[:10]} has no open blocking finding.", link)
-    counts = Counter(f.kind for f in blocking)
-    parts = [_plural(n, *KIND_LABELS.get(kind, (kind, kind))) for kind, n in counts.most_common()]
-    return blocked(
-        f"{_plural(len(blocking), 'open blocking finding', 'open blocking findings')} "
-        f"({', '.join(parts)}): fix them and rescan, or have the owning department triage them.",
-        link,
-        *_finding_evidence(blocking),
-    )
+    waiting = [f for f in blocking if f.awaiting]
+    untriaged = [f for f in blocking if not f.awaiting]
+    reasons = []
+    if untriaged:
+        counts = Counter(f.kind for f in untriaged)
+        parts = [_plural(n, *KIND_LABELS.get(k, (k, k))) for k, n in counts.most_common()]
+        reasons.append(
+            f"{_plural(len(untriaged), 'open blocking finding', 'open blocking findings')} "
+            f"({', '.join(parts)}): fix them and rescan, or have the owning department "
+            "triage them"
+        )
+    if waiting:
+        reasons.append(
+            f"{_plural(len(waiting), 'blocking finding', 'blocking findings')} set aside by one "
+            "reviewer await a second reviewer of the department to confirm (four eyes)"
+        )
+    return blocked("; ".join(reasons) + ".", link, *_finding_evidence(untriaged + waiting))
 
 
 def _license_keys(expression: str) -> set[str]:

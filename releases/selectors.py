@@ -17,6 +17,7 @@ from reviews.enums import Decision, SignOffStatus, SubmissionState
 from reviews.models import SignOff, Submission
 from scans.enums import FindingKind, Severity, TriageState
 from scans.models import Finding, ScanRun
+from scans.selectors import UNSETTLED
 
 #: Hygiene rules a gate reads, besides every open blocking finding.
 GATE_HYGIENE_RULES = ["license-mismatch"] + [
@@ -72,6 +73,10 @@ def _review_state(component: Component, commit: str) -> gates.ReviewState | None
     if submission is None:
         return None
     tickets = {t.department_id: t for t in submission.tickets.all()}
+    # An approval counts for the scope it was made on: the license, the paths, the mapping
+    # and the destination as they stand now (whatever changed them, and however).
+    digest = component.scope_digest
+    owners = set(component.owners.values_list("pk", flat=True))
     signoffs = (
         SignOff.objects.filter(ticket__submission=submission)
         .exclude(status=SignOffStatus.SUPERSEDED)
@@ -88,15 +93,18 @@ def _review_state(component: Component, commit: str) -> gates.ReviewState | None
             departments.append(gates.DepartmentReview(name=dept.name, quorum=dept.quorum))
             continue
         current = [s for s in by_ticket.get(ticket.pk, ()) if s.status == SignOffStatus.CURRENT]
+        approvals = [
+            s
+            for s in current
+            if s.decision == Decision.APPROVE
+            and s.commit == commit
+            and s.reviewer_id != submission.submitted_by_id
+            and s.reviewer_id not in owners
+        ]
         approvers = sorted(
-            {
-                s.reviewer.get_username()
-                for s in current
-                if s.decision == Decision.APPROVE
-                and s.commit == commit
-                and s.reviewer_id != submission.submitted_by_id
-            }
+            {s.reviewer.get_username() for s in approvals if s.scope_digest == digest}
         )
+        other_scope = sum(1 for s in approvals if s.scope_digest != digest)
         departments.append(
             gates.DepartmentReview(
                 name=dept.name,
@@ -107,6 +115,7 @@ def _review_state(component: Component, commit: str) -> gates.ReviewState | None
                 stale=sum(
                     1 for s in by_ticket.get(ticket.pk, ()) if s.status == SignOffStatus.STALE
                 ),
+                other_scope=other_scope,
                 objections=tuple(
                     (s.reviewer.get_username(), s.comment)
                     for s in current
@@ -125,12 +134,12 @@ def _review_state(component: Component, commit: str) -> gates.ReviewState | None
 def _finding_refs(scan: ScanRun, waived: set[str]) -> tuple[gates.FindingRef, ...]:
     url = reverse("scans:scan", kwargs={"pk": scan.pk})
     rows = Finding.objects.filter(
-        Q(state=TriageState.OPEN)
-        & (Q(severity=Severity.BLOCKING) | Q(kind=FindingKind.HYGIENE, rule__in=GATE_HYGIENE_RULES))
+        (UNSETTLED & Q(severity=Severity.BLOCKING))
+        | Q(state=TriageState.OPEN, kind=FindingKind.HYGIENE, rule__in=GATE_HYGIENE_RULES)
         | Q(kind=FindingKind.LICENSE, data__source="license-file"),
         scan=scan,
     ).only("pk", "kind", "rule", "severity", "path", "line", "message", "fingerprint",
-           "license", "data")  # fmt: skip
+           "license", "data", "state", "confirmed_at")  # fmt: skip
     return tuple(
         gates.FindingRef(
             kind=f.kind,
@@ -144,6 +153,7 @@ def _finding_refs(scan: ScanRun, waived: set[str]) -> tuple[gates.FindingRef, ..
             license=f.license,
             source=(f.data or {}).get("source", ""),
             pk=f.pk,
+            awaiting=f.awaits_confirmation,
         )  # fmt: skip
         for f in rows
         if f.fingerprint not in waived

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from governance.models import Component
+from governance.rules import has_stake
 from releases import gates, rules
 from releases.enums import OPEN_RELEASE_STATES, RELEASE_TRANSITIONS, GateStatus, ReleaseState
 from releases.models import GateEvaluation, Release, Waiver
@@ -206,10 +207,20 @@ def waiver_grant(
 ) -> Waiver:  # fmt: skip
     """Grant an exception: for one gate of one release, or for one finding of a component
     (by its fingerprint, so it holds across rescans). Only the open-source office (admins)
-    may. Needs a reason, an owner and an expiry within a year. Audited; the component's
-    open releases are re-evaluated after commit."""
+    may, and not for a component they own, registered or submitted; and the person who
+    grants it cannot be its owner (nobody waives for themselves). Needs a reason, an owner
+    and an expiry within a year. Audited; the component's open releases are re-evaluated
+    after commit."""
     if not rules.can_grant_waiver(actor):
         raise PermissionDenied("Only the open-source office (admins) grants waivers.")
+    target = (
+        release.component if release is not None else (finding.scan.component if finding else None)
+    )
+    stake = has_stake(actor, target) if target is not None else None
+    if stake:
+        raise PermissionDenied(
+            f"{stake}; another member of the open-source office grants its waivers."
+        )
     errors: dict[str, list[str]] = {}
     reason = (reason or "").strip()
     if not reason:
@@ -225,6 +236,8 @@ def waiver_grant(
         errors["expires_at"] = [f"A waiver lasts at most {MAX_WAIVER_DAYS} days."]
     if owner is not None and not owner.is_active:
         errors["owner"] = ["The owner must be an active user."]
+    elif owner is not None and owner.pk == actor.pk:
+        errors["owner"] = ["Name someone else as the owner: nobody grants themselves a waiver."]
     if (release is None) == (finding is None):
         errors["__all__"] = ["A waiver is for one gate of a release, or for one finding."]
     elif release is not None:

@@ -26,6 +26,7 @@ import vcs
 from core.audit import audit_record
 from governance.enums import Stage
 from governance.models import Component
+from governance.repositories import git_credentials
 from governance.services import component_set_stage
 from releases import rules
 from releases.enums import ReleaseState, SyncStatus
@@ -119,15 +120,25 @@ class _Sides:
     external_tags: dict[str, str]  # tag name -> commit
 
 
-def _update_workspace(component: Component, workspace: Path, *, with_log: bool = True) -> _Sides:
+def network_timeout(timeout: float | None) -> float:
+    """Seconds git may spend on the network: the caller's (a web request passes
+    GATEHOUSE_GIT_WEB_TIMEOUT), else the background limit."""
+    return settings.GATEHOUSE_SCAN_TIME_LIMIT if timeout is None else timeout
+
+
+def _update_workspace(
+    component: Component, workspace: Path, *, with_log: bool = True, timeout: float | None = None
+) -> _Sides:
     """Fetch both sides and read their heads and external tags; with ``with_log``, the
-    external branch's history too (a no-change sync does without it)."""
+    external branch's history too (a no-change sync does without it). Only the
+    component's own bound repositories are fetched, each with its own credential."""
     vcs.workspace_update(
         workspace,
         internal_url=component.internal_repository.url,
         external_url=component.external_repository.url,
         allow=settings.GATEHOUSE_GIT_ALLOW,
-        timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
+        timeout=network_timeout(timeout),
+        credentials=git_credentials(),
     )
     # One for-each-ref for both heads and the external tags (a git process is ~5 ms).
     refs = vcs.list_refs(workspace, "refs/")
@@ -180,7 +191,9 @@ def _unchanged(component: Component, sides: _Sides) -> SyncState | None:
     return previous
 
 
-def component_sync(*, component_id: int, trigger: str = "manual") -> SyncState | None:
+def component_sync(
+    *, component_id: int, trigger: str = "manual", timeout: float | None = None
+) -> SyncState | None:
     """Fetch both sides of a component and record where they stand: the last exported
     internal revision, internal commits touching the open scope since then (export
     pending), external commits not made by Gatehouse since then (back-port needed), tag
@@ -201,7 +214,7 @@ def component_sync(*, component_id: int, trigger: str = "manual") -> SyncState |
             return None
         previous = None
         try:
-            sides = _update_workspace(component, workspace, with_log=False)
+            sides = _update_workspace(component, workspace, with_log=False, timeout=timeout)
             previous = _unchanged(component, sides)
             if previous is None:
                 _read_external_log(workspace, sides)
@@ -311,7 +324,7 @@ def _release_date(release: Release) -> str:
     return release.created_at.replace(microsecond=0).isoformat()
 
 
-def release_publish(*, release: Release, actor) -> Release:
+def release_publish(*, release: Release, actor, timeout: float | None = None) -> Release:
     """Publish a ready release: build the open scope of its commit as a commit on top of the
     external branch (trailers ``Gatehouse-Internal-Rev`` and ``Gatehouse-Release``), tag
     it ``v<version>`` (annotated), scan the exported tree, and push both at once.
@@ -341,8 +354,8 @@ def release_publish(*, release: Release, actor) -> Release:
     workspace = workspace_for(component)
     workspace.parent.mkdir(parents=True, exist_ok=True)
     tag = f"v{release.version}"
-    with vcs.workspace_lock(workspace, wait=True, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT):
-        sides = _update_workspace(component, workspace)
+    with vcs.workspace_lock(workspace, wait=True, timeout=network_timeout(timeout)):
+        sides = _update_workspace(component, workspace, timeout=timeout)
         existing = next(
             (c for c in sides.external_log
              if c.trailers.get(TRAILER_RELEASE) == str(release.pk)), None,
@@ -362,7 +375,7 @@ def release_publish(*, release: Release, actor) -> Release:
             vcs.push(
                 workspace, url=component.external_repository.url,
                 allow=settings.GATEHOUSE_GIT_ALLOW, refspecs=refspecs,
-                http_extra_header=settings.GATEHOUSE_PUSH_HTTP_HEADER or None,
+                timeout=network_timeout(timeout), credentials=git_credentials(),
             )  # fmt: skip
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
@@ -423,6 +436,7 @@ def _export_problems(component, workspace: Path, commit: str, pairs) -> list[str
     result = engine.scan_commit(
         mirror=workspace, commit=commit, policy=active_policy().as_policy(),
         boundary=engine.Boundary((), (), component.license), cache=DatabaseCache(),
+        fingerprint_key=settings.GATEHOUSE_FINGERPRINT_KEY,
     )  # fmt: skip
     if result.incomplete:
         problems.append(f"the exported tree could not be scanned completely: {result.incomplete}")
@@ -488,13 +502,17 @@ def _backport_sources(sides: _Sides, commit: str, first: str) -> list[vcs.Commit
     return picked[::-1]
 
 
-def backport_create(*, component: Component, actor, commit: str, first: str = "") -> Backport:
+def backport_create(
+    *, component: Component, actor, commit: str, first: str = "", timeout: float | None = None
+) -> Backport:
     """Bring a community commit of the external branch -- or, with ``first``, every
     community commit from ``first`` up to ``commit`` -- back as a branch
-    ``gatehouse/backport/<short-sha of commit>`` of the internal repository: applied one
-    after the other on the internal branch head, paths mapped back, authors kept. A
-    conflict is recorded and reported file by file (and which commit); nothing is
-    half-applied and nothing is pushed. Owners, PMC members and admins. Audited."""
+    ``gatehouse/backport/<short-sha of commit>`` of the component's own bound internal
+    repository (never any other): applied one after the other on the internal branch
+    head, paths mapped back, the community author kept as author and Gatehouse as the
+    committer. A conflict is recorded and reported file by file (and which commit);
+    nothing is half-applied and nothing is pushed. Owners, PMC members and admins.
+    Audited."""
     if not rules.can_sync(actor, component):
         raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
     commit = _check_sha(commit, "commit")
@@ -503,8 +521,8 @@ def backport_create(*, component: Component, actor, commit: str, first: str = ""
         raise ValidationError({"commit": ["The component has no external repository."]})
     workspace = workspace_for(component)
     workspace.parent.mkdir(parents=True, exist_ok=True)
-    with vcs.workspace_lock(workspace, wait=True, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT):
-        sides = _update_workspace(component, workspace)
+    with vcs.workspace_lock(workspace, wait=True, timeout=network_timeout(timeout)):
+        sides = _update_workspace(component, workspace, timeout=timeout)
         sources = _backport_sources(sides, commit, first)
         if not sides.internal_head:
             raise ValidationError({"commit": ["The internal branch does not exist."]})
@@ -520,7 +538,7 @@ def backport_create(*, component: Component, actor, commit: str, first: str = ""
                 message=f"{source.subject}\n\nBack-ported from the external repository, "
                         f"commit {source.sha}, by Gatehouse for {actor.get_username()}.\n",
                 author=vcs.Identity(name=source.author_name, email=source.author_email),
-                date=source.authored_at,
+                committer=identity(), date=source.authored_at,
             )  # fmt: skip
             if result.commit is None:
                 prefix = f"{source.sha[:10]} " if len(sources) > 1 else ""
@@ -531,7 +549,7 @@ def backport_create(*, component: Component, actor, commit: str, first: str = ""
             vcs.push(
                 workspace, url=component.internal_repository.url,
                 allow=settings.GATEHOUSE_GIT_ALLOW, refspecs=[(onto, f"refs/heads/{branch}")],
-                http_extra_header=settings.GATEHOUSE_PUSH_HTTP_HEADER or None,
+                timeout=network_timeout(timeout), credentials=git_credentials(),
             )  # fmt: skip
     with transaction.atomic():
         backport = Backport.objects.create(

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -416,7 +417,9 @@ def component_sync_panel(request, slug):
     if component.internal_repository is None or component.external_repository is None:
         messages.error(request, "Nothing to sync: set the external repository first.")
         return _back_to_sync(component)
-    state = sync.component_sync(component_id=component.pk, trigger="manual")
+    state = sync.component_sync(
+        component_id=component.pk, trigger="manual", timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
+    )
     if state is None:
         messages.info(request, "Another sync of this component is running; see its result.")
     elif state.status == SyncStatus.FAILED:
@@ -437,7 +440,7 @@ def backport_create(request, slug):
     try:
         backport = sync.backport_create(
             component=component, actor=request.user, commit=request.POST.get("commit", ""),
-            first=request.POST.get("first", ""),
+            first=request.POST.get("first", ""), timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT,
         )  # fmt: skip
     except ValidationError as exc:
         return _sync_response(request, component, status=400, backport_errors=exc.messages)
@@ -462,7 +465,9 @@ def release_publish(request, pk):
     """Publish a ready release to the external repository (owners and admins)."""
     release = _release_or_404(request.user, pk)
     try:
-        release = sync.release_publish(release=release, actor=request.user)
+        release = sync.release_publish(
+            release=release, actor=request.user, timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
+        )
     except (ValidationError, vcs.VcsError) as exc:
         # PublishAborted (the exported tree failed its check), a refusal, or git failing
         # (a repository out of reach, a push refused): not published.

@@ -14,9 +14,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from governance.rules import can_change_scope
+from governance.selectors import visible_components
 from reviews import rules, selectors, services
 from reviews.models import SignOff
 from reviews.serializers import (
+    ScopeChangeSerializer,
+    ScopeSerializer,
     SignOffCreateSerializer,
     SignOffResultSerializer,
     SubmissionCreateSerializer,
@@ -166,3 +170,56 @@ class TicketViewSet(
         # The states the decision left behind, read back rather than trusted from memory.
         signoff.ticket = selectors.ticket_list(request.user).get(pk=ticket.pk)
         return Response(SignOffResultSerializer(signoff).data, status=status.HTTP_201_CREATED)
+
+
+class ComponentScopeViewSet(viewsets.GenericViewSet):
+    """``components/{slug}/scope/``: what the departments approve besides the commit (the
+    license, the open and internal paths, the prefix mapping, the external repository and
+    branch). Owners and admins change it; a change makes the current sign-offs stale and
+    reopens the review. A component the caller may not see is a 404."""
+
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]{1,80}"
+    serializer_class = ScopeSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return visible_components(self.request.user).select_related(
+            "internal_repository", "external_repository"
+        )
+
+    @staticmethod
+    def _body(component, stale=None) -> dict:
+        body = {
+            "component": component.slug,
+            "scope": component.review_scope(),
+            "scope_digest": component.scope_digest,
+        }
+        if stale is not None:
+            body["stale_signoffs"] = stale
+        return body
+
+    @extend_schema(methods=["GET"], request=None, responses=ScopeSerializer,
+                   summary="The component's review scope and its digest")  # fmt: skip
+    @extend_schema(
+        methods=["PATCH"],
+        request=ScopeChangeSerializer,
+        responses=ScopeSerializer,
+        summary="Change the review scope (owners, admins); reopens the review",
+    )
+    @action(detail=True, methods=["get", "patch"], url_path="scope")
+    def scope(self, request, slug=None):
+        component = self.get_object()
+        if request.method == "GET":
+            return Response(ScopeSerializer(self._body(component)).data)
+        if not can_change_scope(request.user, component):
+            raise PermissionDenied(
+                "Only the component's owners and admins change what it publishes and where."
+            )
+        serializer = ScopeChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        stale = services.component_scope_update(
+            component=component, actor=request.user, **serializer.changes()
+        )
+        component = self.get_queryset().get(pk=component.pk)
+        return Response(ScopeSerializer(self._body(component, stale)).data)

@@ -165,3 +165,59 @@ class ResubmitForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(max_length=1000, label="Reason for withdrawing")
+
+
+class ScopeForm(forms.Form):
+    """What the departments approve besides the commit. Checked by the service (the
+    allow-list and the registry, the branch name, the prefixes)."""
+
+    license = forms.CharField(
+        max_length=200, help_text="An SPDX expression, e.g. Apache-2.0 or MIT OR Apache-2.0."
+    )
+    open_paths = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Open paths",
+        help_text="Globs that go public, one per line (e.g. core/**).",
+    )  # fmt: skip
+    internal_paths = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Internal paths",
+        help_text="Globs that never leave, one per line (e.g. sharding/**).",
+    )  # fmt: skip
+    external_url = forms.CharField(
+        max_length=500, required=False, label="External repository URL",
+        help_text="Where the open scope is published; empty: not published anywhere yet.",
+    )  # fmt: skip
+    external_branch = forms.CharField(max_length=255, required=False, initial="main",
+                                      label="External branch")  # fmt: skip
+    from_prefix = forms.CharField(
+        max_length=255, required=False, label="Internal folder",
+        help_text="Published at the folder below instead, e.g. rpc/core/; empty: no mapping.",
+    )  # fmt: skip
+    to_prefix = forms.CharField(
+        max_length=255, required=False, label="External folder",
+        help_text="Where that folder lands outside; empty: the root.",
+    )  # fmt: skip
+
+    @classmethod
+    def initial_for(cls, component) -> dict:
+        external = component.external_repository
+        return {
+            "license": component.license,
+            "open_paths": "\n".join(component.open_paths),
+            "internal_paths": "\n".join(component.internal_paths),
+            "external_url": external.url if external else "",
+            "external_branch": component.external_branch or "main",
+            "from_prefix": component.export_from_prefix,
+            "to_prefix": component.export_to_prefix,
+        }
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "license": data["license"],
+            "open_paths": parse_glob_lines(data["open_paths"]),
+            "internal_paths": parse_glob_lines(data["internal_paths"]),
+            "external_url": data["external_url"],
+            "external_branch": data["external_branch"] or "main",
+            "from_prefix": data["from_prefix"],
+            "to_prefix": data["to_prefix"],
+        }

@@ -26,6 +26,11 @@ class Submission(TimeStampedModel):
         max_length=40, blank=True, help_text="The commit before the branch last moved."
     )
     commit_moved_at = models.DateTimeField(null=True, blank=True)
+    #: The review scope under review (governance Component.review_scope: license, paths,
+    #: mapping, destination), and the one before its last change, to show what changed.
+    scope = models.JSONField(default=dict, blank=True)
+    previous_scope = models.JSONField(default=dict, blank=True)
+    scope_changed_at = models.DateTimeField(null=True, blank=True)
     justification = models.TextField()
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
@@ -95,6 +100,8 @@ class SignOff(models.Model):
     )
     decision = models.CharField(max_length=20, choices=Decision.choices)
     commit = models.CharField(max_length=40)
+    #: The review scope the decision was made on (governance.models.scope_digest).
+    scope_digest = models.CharField(max_length=64, blank=True)
     comment = models.TextField(blank=True)
     status = models.CharField(
         max_length=12, choices=SignOffStatus.choices, default=SignOffStatus.CURRENT

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from core.validators import one_line
 from reviews.enums import PENDING_TICKET_STATES
 from reviews.models import ReviewTicket, SignOff
 
@@ -53,7 +54,9 @@ def notify_ticket_reviewers(*, ticket_id: int) -> int:
     submission = ticket.submission
     try:
         send_mail(
-            subject=f"[Gatehouse] {ticket.department} review needed: {submission.component}",
+            subject=one_line(
+                f"[Gatehouse] {ticket.department} review needed: {submission.component}"
+            ),
             message=(
                 f"{submission.submitted_by.get_username()} submitted {submission.component} "
                 f"for open-sourcing at commit {submission.commit} "
@@ -89,7 +92,7 @@ def notify_submitter_of_decision(*, signoff_id: int) -> int:
     comment = f"\n\nComment:\n{signoff.comment}" if signoff.comment else ""
     try:
         send_mail(
-            subject=(
+            subject=one_line(
                 f"[Gatehouse] {signoff.ticket.department}: {signoff.get_decision_display().lower()}"
                 f" — {submission.component}"
             ),
@@ -128,7 +131,7 @@ def remind_overdue_tickets() -> int:
         if recipients:
             days = (now - ticket.created_at).days
             send_mail(
-                subject=(
+                subject=one_line(
                     f"[Gatehouse] Overdue {ticket.department} review: {ticket.submission.component}"
                 ),
                 message=(

@@ -7,7 +7,13 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from core.models import AuditEvent
-from reviews.enums import PENDING_TICKET_STATES, SignOffStatus, SubmissionState, TicketState
+from reviews.enums import (
+    ACTIVE_SUBMISSION_STATES,
+    PENDING_TICKET_STATES,
+    SignOffStatus,
+    SubmissionState,
+    TicketState,
+)
 from reviews.models import ReviewTicket, SignOff, Submission
 
 
@@ -147,3 +153,12 @@ def submission_timeline(submission: Submission) -> QuerySet[AuditEvent]:
         | Q(object_type="reviews.reviewticket", object_id__in=ticket_ids)
         | Q(object_type="reviews.signoff", object_id__in=signoff_ids)
     ).order_by("seq")
+
+
+def live_submission(component) -> Submission | None:
+    """The component's submission under review or approved, if any."""
+    return (
+        Submission.objects.filter(component=component, state__in=ACTIVE_SUBMISSION_STATES)
+        .select_related("submitted_by")
+        .first()
+    )

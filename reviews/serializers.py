@@ -156,6 +156,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "branch",
             "commit",
             "previous_commit",
+            "scope",
+            "previous_scope",
+            "scope_changed_at",
             "state",
             "submitted_by",
             "justification",
@@ -196,7 +199,10 @@ class SignOffSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SignOff
-        fields = ["id", "reviewer", "decision", "commit", "status", "comment", "created_at"]
+        fields = [
+            "id", "reviewer", "decision", "commit", "scope_digest", "status", "comment",
+            "created_at",
+        ]  # fmt: skip
         read_only_fields = fields
 
 
@@ -255,3 +261,45 @@ class SignOffResultSerializer(SignOffSerializer):
             "submission_state",
         ]
         read_only_fields = fields
+
+
+# --------------------------------------------------------------------------- review scope
+
+
+class ScopeChangeSerializer(serializers.Serializer):
+    """The parts of the review scope to change; the others stay as they are. An empty
+    ``external_repository`` stops publishing anywhere."""
+
+    license = serializers.CharField(max_length=200, required=False)
+    open_paths = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000),
+        required=False,
+    )
+    internal_paths = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000),
+        required=False,
+    )
+    external_repository = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    external_branch = serializers.CharField(max_length=255, required=False)
+    export_from_prefix = serializers.CharField(max_length=255, allow_blank=True, required=False)
+    export_to_prefix = serializers.CharField(max_length=255, allow_blank=True, required=False)
+
+    RENAMES = {
+        "external_repository": "external_url",
+        "export_from_prefix": "from_prefix",
+        "export_to_prefix": "to_prefix",
+    }
+
+    def changes(self) -> dict:
+        """The validated fields under the names component_scope_update takes."""
+        return {self.RENAMES.get(k, k): v for k, v in self.validated_data.items()}
+
+
+class ScopeSerializer(serializers.Serializer):
+    """A component's review scope now, its digest (what each sign-off records), and how
+    many sign-offs the last change made stale."""
+
+    component = serializers.CharField()
+    scope = serializers.DictField()
+    scope_digest = serializers.CharField()
+    stale_signoffs = serializers.IntegerField(required=False)

@@ -20,12 +20,14 @@ from django.utils import timezone
 
 import vcs
 from core.audit import audit_record
+from governance import repositories
 from governance.enums import Stage
-from governance.models import ChecklistQuestion, Component, Department
+from governance.models import ChecklistQuestion, Component, Department, Repository
 from governance.services import (
     ComponentDraft,
     component_create,
     component_grant_view,
+    component_scope_apply,
     component_set_stage,
     repository_record_head,
 )
@@ -61,18 +63,31 @@ MAX_TEXT = 10_000
 
 
 def resolve_branch_head(*, repository_url: str, branch: str) -> str:
-    """Ask git for the commit at the head of ``branch``; errors name the field at fault."""
+    """Ask git for the commit at the head of ``branch``; errors name the field at fault.
+    Runs inside a web request, so git gets GATEHOUSE_GIT_WEB_TIMEOUT seconds."""
     try:
         return vcs.ls_remote_branch(
             repository_url,
             branch,
             allow=settings.GATEHOUSE_GIT_ALLOW,
-            timeout=settings.GATEHOUSE_GIT_TIMEOUT,
+            timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT,
+            credentials=repositories.git_credentials(),
         )
     except (vcs.InvalidRef, vcs.BranchNotFound) as exc:
         raise ValidationError({"branch": [str(exc)]}) from exc
     except vcs.VcsError as exc:
         raise ValidationError({"repository_url": [str(exc)]}) from exc
+
+
+def _bound_repository(submission: Submission) -> Repository:
+    """The submission's repository, while its component still holds it: once the office
+    unbinds or reassigns it, the submission reaches it no more (no refresh, no scan)."""
+    if submission.component.internal_repository_id != submission.repository_id:
+        raise ValidationError(
+            {"repository_url": ["This repository is no longer registered to the component; "
+                                "ask the open-source office."]}
+        )  # fmt: skip
+    return submission.repository
 
 
 def _required_text(value: str, field: str, message: str) -> str:
@@ -280,6 +295,13 @@ def submission_create(
     )
     if component is not None:
         _ensure_no_active_submission(component)
+    # Before git is asked anything: is the URL allowed, and not another component's?
+    try:
+        repositories.check_url((repository_url or "").strip())
+    except ValidationError as exc:
+        raise ValidationError({"repository_url": exc.messages}) from exc
+    if not repositories.is_free_for(repository_url, component):
+        raise ValidationError({"repository_url": [repositories.TAKEN]})
     commit = resolve_branch_head(repository_url=repository_url, branch=branch)
 
     departments = list(Department.objects.filter(is_active=True).select_related("reviewer_group"))
@@ -292,15 +314,20 @@ def submission_create(
                 component = component_create(actor=actor, draft=new_component)
             component = Component.objects.select_for_update().get(pk=component.pk)
             _ensure_no_active_submission(component)
-            repository = repository_record_head(url=repository_url, branch=branch, commit=commit)
-            if component.internal_repository_id != repository.pk:
-                component.internal_repository = repository
-                component.save(update_fields=["internal_repository", "updated_at"])
+            try:
+                repository = repositories.repository_bind(
+                    component=component, url=repository_url, role=repositories.INTERNAL,
+                    actor=actor,
+                )  # fmt: skip
+            except ValidationError as exc:
+                raise ValidationError({"repository_url": exc.messages}) from exc
+            repository_record_head(repository=repository, branch=branch, commit=commit)
             submission = Submission.objects.create(
                 component=component,
                 repository=repository,
                 branch=branch,
                 commit=commit,
+                scope=component.review_scope(),
                 justification=justification,
                 submitted_by=actor,
             )
@@ -472,13 +499,15 @@ def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
     denial = rules.refresh_denial(actor, submission)
     if denial:
         raise PermissionDenied(denial)
-    head = resolve_branch_head(repository_url=submission.repository.url, branch=submission.branch)
+    repository = _bound_repository(submission)
+    head = resolve_branch_head(repository_url=repository.url, branch=submission.branch)
     with transaction.atomic():
         locked = _lock_submission(submission.pk)
         denial = rules.refresh_denial(actor, locked)
         if denial:
             raise PermissionDenied(denial)
-        repository_record_head(url=submission.repository.url, branch=locked.branch, commit=head)
+        _bound_repository(locked)
+        repository_record_head(repository=repository, branch=locked.branch, commit=head)
         old = locked.commit
         stale = 0
         if head != old:
@@ -509,12 +538,14 @@ def submission_resubmit(*, submission: Submission, actor, response: str) -> Refr
     response = _required_text(response, "response", "Say what you changed for the reviewers.")
     if submission.state != SubmissionState.CHANGES_REQUESTED:
         raise ValidationError("Only a submission with requested changes can be resubmitted.")
-    head = resolve_branch_head(repository_url=submission.repository.url, branch=submission.branch)
+    repository = _bound_repository(submission)
+    head = resolve_branch_head(repository_url=repository.url, branch=submission.branch)
     with transaction.atomic():
         locked = _lock_submission(submission.pk)
         if locked.state != SubmissionState.CHANGES_REQUESTED:
             raise ValidationError("Only a submission with requested changes can be resubmitted.")
-        repository_record_head(url=locked.repository.url, branch=locked.branch, commit=head)
+        _bound_repository(locked)
+        repository_record_head(repository=repository, branch=locked.branch, commit=head)
         old = locked.commit
         stale = 0
         if head != old:
@@ -688,11 +719,15 @@ def signoff_create(
             mine.status = SignOffStatus.SUPERSEDED
             mine.status_changed_at = timezone.now()
             mine.save(update_fields=["status", "status_changed_at"])
+        component = Component.objects.select_related("external_repository").get(
+            pk=submission.component_id
+        )
         signoff = SignOff.objects.create(
             ticket=ticket,
             reviewer=actor,
             decision=decision,
             commit=submission.commit,
+            scope_digest=component.scope_digest,
             comment=comment,
         )
         ChecklistAnswer.objects.bulk_create(
@@ -706,6 +741,7 @@ def signoff_create(
                 "ticket": ticket.pk,
                 "department": ticket.department.slug,
                 "commit": submission.commit,
+                "scope": component.review_scope(),
                 "comment": comment[:500],
                 "answers": {str(q.pk): a for q, a, _ in cleaned},
             },
@@ -776,3 +812,101 @@ def comment_create(
             scope=submission.component.audit_scope,
         )
     return comment
+
+
+# --------------------------------------------------------------------------- review scope
+
+
+SCOPE_LABELS = {
+    "license": "License",
+    "open_paths": "Open paths",
+    "internal_paths": "Internal paths",
+    "export_from_prefix": "Internal folder published elsewhere",
+    "export_to_prefix": "Where that folder lands outside",
+    "external_repository": "External repository",
+    "external_branch": "External branch",
+}
+
+
+def scope_changes(before: dict, after: dict) -> list[tuple[str, object, object]]:
+    """(label, before, after) for each part of the review scope that differs."""
+    return [
+        (label, before.get(key), after.get(key))
+        for key, label in SCOPE_LABELS.items()
+        if before.get(key) != after.get(key)
+    ]
+
+
+def component_scope_update(*, component: Component, actor, **changes) -> int:
+    """Change what the departments approve besides the commit: the license, the open and
+    internal paths, the prefix mapping, the external repository and branch (any of
+    ``governance.services.SCOPE_FIELDS``). Owners and admins.
+
+    In one transaction: the component's new values (validated first; the external
+    repository bound through the registry), and when anything changed, on its live
+    submission every current sign-off goes stale, approved and in-review tickets go back
+    to needing review (their reviewers are told again), an approved submission (and
+    component) returns to review, and the submission records the scope before and after.
+    Audited. Returns the number of sign-offs made stale; nothing changes and nothing is
+    recorded when the values are the same."""
+    with transaction.atomic():
+        before, after = component_scope_apply(component=component, actor=actor, changes=changes)
+        if before == after:
+            return 0
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("component")
+            .filter(component=component, state__in=ACTIVE_SUBMISSION_STATES)
+            .first()
+        )
+        if submission is None:
+            return 0
+        now = timezone.now()
+        stale = SignOff.objects.filter(
+            ticket__submission=submission, status=SignOffStatus.CURRENT
+        ).update(status=SignOffStatus.STALE, status_changed_at=now)
+        submission.previous_scope = submission.scope or before
+        submission.scope = after
+        submission.scope_changed_at = now
+        submission.save(update_fields=["previous_scope", "scope", "scope_changed_at", "updated_at"])
+        audit_record(
+            actor=actor, action="submission.scope_changed", obj=submission,
+            before={k: before[k] for k in after if after[k] != before[k]},
+            after={**{k: after[k] for k in after if after[k] != before[k]},
+                   "stale_signoffs": stale},
+            scope=submission.component.audit_scope,
+        )  # fmt: skip
+        tickets = ReviewTicket.objects.select_for_update().filter(submission=submission)
+        for ticket in tickets.select_related("department"):
+            ticket.submission = submission
+            if ticket.state in (TicketState.APPROVED, TicketState.IN_REVIEW):
+                _ticket_transition(
+                    ticket=ticket, to_state=TicketState.OPEN, actor=actor,
+                    reason="the review scope changed",
+                )  # fmt: skip
+        if submission.state == SubmissionState.APPROVED:
+            _submission_transition(
+                submission=submission, to_state=SubmissionState.IN_REVIEW, actor=actor,
+                reason="the review scope changed after approval",
+            )  # fmt: skip
+        else:
+            fresh = Component.objects.select_for_update().get(pk=component.pk)
+            if fresh.stage in (Stage.APPROVED, Stage.RELEASED):
+                component_set_stage(
+                    component=fresh, stage=Stage.IN_REVIEW, actor=actor,
+                    reason="the review scope changed",
+                )  # fmt: skip
+        _announce_review_change(submission)
+    return stale
+
+
+def component_set_external(
+    *, component: Component, actor, url: str, branch: str = "main", from_prefix: str = "",
+    to_prefix: str = "",
+) -> int:  # fmt: skip
+    """Set where the component's open scope is published (and the prefix mapping): the
+    destination part of ``component_scope_update``, with all of its effects."""
+    return component_scope_update(
+        component=component, actor=actor, external_url=url, external_branch=branch,
+        from_prefix=from_prefix, to_prefix=to_prefix,
+    )  # fmt: skip

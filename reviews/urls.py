@@ -11,6 +11,7 @@ urlpatterns = [
     path("submissions/<int:pk>/resubmit/", views.submission_resubmit, name="submission-resubmit"),
     path("submissions/<int:pk>/withdraw/", views.submission_withdraw, name="submission-withdraw"),
     path("submissions/<int:pk>/comment/", views.submission_comment, name="submission-comment"),
+    path("components/<slug:slug>/scope/", views.component_scope, name="component-scope"),
     path("queue/", views.queue, name="queue"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/comment/", views.ticket_comment, name="ticket-comment"),

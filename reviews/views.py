@@ -8,10 +8,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import add_service_errors
-from governance.selectors import submittable_components
+from governance.models import Component
+from governance.rules import can_change_scope
+from governance.selectors import component_detail, submittable_components
 from reviews import rules, selectors, services
 from reviews.enums import SubmissionState
-from reviews.forms import CommentForm, DecisionForm, ResubmitForm, SubmitForm, WithdrawForm
+from reviews.forms import (
+    CommentForm,
+    DecisionForm,
+    ResubmitForm,
+    ScopeForm,
+    SubmitForm,
+    WithdrawForm,
+)
 from reviews.models import ReviewTicket, Submission
 from scans.enums import TriageState
 from scans.rules import triageable_kinds
@@ -130,8 +139,27 @@ def _submission_context(request, submission, **forms):
         "comment_form": forms.get("comment_form") or CommentForm(),
         "resubmit_form": forms.get("resubmit_form") or ResubmitForm(),
         "withdraw_form": forms.get("withdraw_form") or WithdrawForm(),
+        "scope_changes": _scope_changes(submission),
     }
     return context
+
+
+def _scope_changes(submission):
+    """What changed in the review scope at its last change, for the reviewers to see."""
+    if not submission.scope_changed_at:
+        return []
+
+    def shown(value) -> str:
+        if isinstance(value, list):
+            value = ", ".join(value)
+        return value or "—"
+
+    return [
+        (label, shown(before), shown(after))
+        for label, before, after in services.scope_changes(
+            submission.previous_scope, submission.scope
+        )
+    ]
 
 
 @login_required
@@ -258,7 +286,7 @@ def _ticket_context(request, ticket, decision_form=None, comment_form=None):
         if scan
         else [],
         "triage_states": TriageState.choices,
-        "triage_kinds": triageable_kinds(request.user),
+        "triage_kinds": triageable_kinds(request.user, submission.component),
         "ticket": ticket,
         "submission": submission,
         "component": submission.component,
@@ -272,6 +300,7 @@ def _ticket_context(request, ticket, decision_form=None, comment_form=None):
         if any(s.status == "stale" for s in signoffs)
         else "",
         "comments": [c for c in submission.comments.all() if c.ticket_id in (None, ticket.pk)],
+        "scope_changes": _scope_changes(submission),
         "sibling_tickets": submission.tickets.all(),
     }
 
@@ -336,3 +365,43 @@ def _render_ticket(request, pk, *, status=200, partial=False, **forms):
     ticket = selectors.ticket_detail(request.user, pk)
     template = "reviews/partials/comments.html" if partial else "reviews/ticket_detail.html"
     return render(request, template, _ticket_context(request, ticket, **forms), status=status)
+
+
+@login_required
+def component_scope(request, slug):
+    """What the departments approve besides the commit: the license, the Open Core
+    boundary, the prefix mapping and where it is published. Owners and admins change it
+    here; a change makes the current sign-offs stale and sends the review back."""
+    try:
+        component = component_detail(request.user, slug)
+    except Component.DoesNotExist as exc:
+        raise Http404("Not found, or not yours to see.") from exc
+    if not can_change_scope(request.user, component):
+        raise PermissionDenied(
+            "Only the component's owners and admins change what it publishes and where."
+        )
+    form = ScopeForm(request.POST or None, initial=ScopeForm.initial_for(component))
+    if request.method == "POST" and form.is_valid():
+        try:
+            stale = services.component_scope_update(
+                component=component, actor=request.user, **form.changes()
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if stale:
+                messages.warning(
+                    request,
+                    f"Saved. {stale} sign-off(s) went stale: the departments review the new "
+                    "scope again.",
+                )
+            else:
+                messages.success(request, f"Saved what {component} publishes and where.")
+            return redirect(component)
+    live = selectors.live_submission(component)
+    return render(
+        request,
+        "reviews/component_scope.html",
+        {"component": component, "form": form, "submission": live},
+        status=400 if form.errors else 200,
+    )

@@ -1,15 +1,14 @@
 """REST endpoints for scans and findings: reads through the visibility rule of the
 component, writes (triage) through the service."""
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from governance.selectors import visible_components
 from scans import services
-from scans.models import Finding, ScanRun
+from scans.models import Finding
+from scans.selectors import visible_scans
 from scans.serializers import (
     FindingFilterSerializer,
     FindingSerializer,
@@ -18,12 +17,6 @@ from scans.serializers import (
 )
 
 ID_REGEX = r"[0-9]{1,18}"
-
-
-def visible_scans(user) -> QuerySet[ScanRun]:
-    if user.is_superuser:
-        return ScanRun.objects.all()
-    return ScanRun.objects.filter(component__in=visible_components(user))
 
 
 class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -48,7 +41,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         queryset = Finding.objects.filter(scan__in=visible_scans(self.request.user)).select_related(
-            "triaged_by"
+            "triaged_by", "confirmed_by"
         )
         if self.action == "list":
             filters = FindingFilterSerializer(data=self.request.query_params)
@@ -77,4 +70,14 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         finding = services.finding_triage(
             finding=self.get_object(), actor=request.user, **serializer.validated_data
         )
+        return Response(FindingSerializer(finding).data)
+
+    @extend_schema(
+        request=None,
+        responses=FindingSerializer,
+        summary="Confirm a blocking finding's triage (a second reviewer of the department)",
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        finding = services.finding_confirm(finding=self.get_object(), actor=request.user)
         return Response(FindingSerializer(finding).data)

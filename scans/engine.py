@@ -13,12 +13,17 @@ an internal reference blocks in the open scope and is only informational inside
 
 A scan that hits a limit (time, blob size is per file) ends with ``incomplete`` set and
 whatever it found so far: never reported as clean.
+
+Nothing derived from a secret's value is kept without a key: a secret's fingerprint is an
+HMAC under the caller's ``fingerprint_key``, and the detector results of a blob with a
+secret in it are not cached (the plain hash of the value they carry stays in memory).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import hmac
 import multiprocessing
 import os
 import posixpath
@@ -143,6 +148,12 @@ class MemoryCache:
 # --------------------------------------------------------------------------- outputs
 
 
+def seal_fingerprint(key: bytes, plain: str) -> str:
+    """A secret's fingerprint: the HMAC of its plain fingerprint (so stored plain ones can
+    be migrated to it exactly)."""
+    return hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass(frozen=True)
 class ScanFinding:
     path: str
@@ -155,12 +166,19 @@ class ScanFinding:
     identity: str = ""
     license: str | None = None
     data: dict = field(default_factory=dict)
+    #: The server key secret fingerprints are sealed with (never shown or compared).
+    fingerprint_key: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def fingerprint(self) -> str:
-        """Stable across line moves: the file, the rule and what was found, not where."""
+        """Stable across line moves: the file, the rule and what was found, not where. For
+        a secret, an HMAC of that under the fingerprint key, so the stored fingerprint
+        cannot be tested against guessed values."""
         key = "\0".join([self.kind, self.rule, self.path, self.identity or self.message])
-        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        plain = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        if self.kind == Kind.SECRET and self.fingerprint_key:
+            return seal_fingerprint(self.fingerprint_key, plain)
+        return plain
 
     def to_json(self) -> dict:
         out = {
@@ -259,6 +277,7 @@ def scan_commit(
     limits: Limits = Limits(),  # noqa: B008 - frozen dataclass, safe as a default
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    fingerprint_key: bytes = b"",
 ) -> ScanResult:
     """Scan one commit of a bare mirror. See the module docstring."""
     started = time.monotonic()
@@ -314,8 +333,9 @@ def scan_commit(
         limit = getattr(exc, "limit", "") or "a"
         result.incomplete = f"{limit.replace('_', ' ')} limit: {exc}"
     finally:
-        if fresh:
-            cache.put_many(fresh)
+        keep = {k: v for k, v in fresh.items() if not any(i["kind"] == Kind.SECRET for i in v)}
+        if keep:
+            cache.put_many(keep)
     per_key.update(fresh)
 
     licensed_paths: set[str] = set()
@@ -325,7 +345,7 @@ def scan_commit(
             continue  # not reached before a limit
         result.bytes += entry.size or 0
         for item in found:
-            finding = _place(item, entry.display_path, boundary)
+            finding = _place(item, entry.display_path, boundary, fingerprint_key)
             result.findings.append(finding)
             if finding.kind == Kind.LICENSE and finding.license:
                 licensed_paths.add(entry.display_path)
@@ -391,7 +411,7 @@ def _hygiene(path: str, rule: str, severity: str, message: str) -> ScanFinding:
                        message=message, identity=rule)  # fmt: skip
 
 
-def _place(item: dict, path: str, boundary: Boundary) -> ScanFinding:
+def _place(item: dict, path: str, boundary: Boundary, fingerprint_key: bytes) -> ScanFinding:
     """A cached, path-free finding placed at ``path``, its severity set by the boundary."""
     kind = item["kind"]
     severity = item["severity"]
@@ -411,6 +431,7 @@ def _place(item: dict, path: str, boundary: Boundary) -> ScanFinding:
         identity=item.get("identity", ""),
         license=item.get("license"),
         data=item.get("data", {}),
+        fingerprint_key=fingerprint_key,
     )
 
 

@@ -106,6 +106,12 @@ class Finding(models.Model):
     )
     triage_reason = models.TextField(blank=True)
     triaged_at = models.DateTimeField(null=True, blank=True)
+    #: Four eyes: a blocking finding set aside (false positive, accepted risk, fixed) counts
+    #: only once a second member of the owning department confirmed it.
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["path", "line", "id"]
@@ -113,3 +119,11 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.rule} {self.path}:{self.line}"
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        return (
+            self.severity == Severity.BLOCKING
+            and self.state != TriageState.OPEN
+            and self.confirmed_at is None
+        )

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from governance.models import Component
+from governance.selectors import visible_components
 from scans.enums import DEPARTMENT_KINDS, FINISHED_STATUSES, Severity, TriageState
 from scans.models import Finding, ScanRun
+
+#: Findings still standing: untriaged, or blocking and set aside by one person only (four
+#: eyes: it counts once a second member of the owning department confirmed it).
+UNSETTLED = Q(state=TriageState.OPEN) | Q(severity=Severity.BLOCKING, confirmed_at__isnull=True)
+
+
+def _bound_elsewhere():
+    """Scans of a repository another component now holds (the office reassigned it): what
+    it holds is only that component's to read, its history included."""
+    return Exists(
+        Component.objects.filter(
+            Q(internal_repository=OuterRef("repository_id"))
+            | Q(external_repository=OuterRef("repository_id"))
+        ).exclude(pk=OuterRef("component_id"))
+    )
+
+
+def visible_scans(user) -> QuerySet[ScanRun]:
+    """Scans of the components ``user`` may see, of repositories no other component holds;
+    the open-source office sees every scan."""
+    if not user.is_authenticated:
+        return ScanRun.objects.none()
+    if user.is_superuser:
+        return ScanRun.objects.all()
+    return ScanRun.objects.filter(component__in=visible_components(user)).exclude(
+        _bound_elsewhere()
+    )
 
 
 def latest_scan(*, repository_id: int, commit: str, component_id: int | None) -> ScanRun | None:
     return (
         ScanRun.objects.filter(repository=repository_id, commit=commit, component=component_id)
+        .exclude(_bound_elsewhere())
         .order_by("-created_at")
         .first()
     )
@@ -32,7 +62,7 @@ def previous_finished_scan(scan: ScanRun) -> ScanRun | None:
 
 def new_blocking_kinds(scan: ScanRun) -> set[str]:
     """Kinds with an open blocking finding in ``scan`` that the scan before it lacked."""
-    current = scan.findings.filter(severity=Severity.BLOCKING, state=TriageState.OPEN)
+    current = scan.findings.filter(UNSETTLED, severity=Severity.BLOCKING)
     before = previous_finished_scan(scan)
     if before is not None:
         current = current.exclude(
@@ -43,13 +73,13 @@ def new_blocking_kinds(scan: ScanRun) -> set[str]:
 
 def findings_for_department(scan: ScanRun, department_slug: str) -> QuerySet[Finding]:
     kinds = DEPARTMENT_KINDS.get(department_slug, [])
-    return scan.findings.filter(kind__in=kinds).select_related("triaged_by")
+    return scan.findings.filter(kind__in=kinds).select_related("triaged_by", "confirmed_by")
 
 
 def finding_counts(scan: ScanRun) -> dict:
     return scan.findings.aggregate(
         total=Count("id"),
-        blocking_open=Count("id", filter=Q(severity=Severity.BLOCKING, state=TriageState.OPEN)),
+        blocking_open=Count("id", filter=UNSETTLED & Q(severity=Severity.BLOCKING)),
     )
 
 

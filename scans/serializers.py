@@ -24,12 +24,19 @@ class FindingSerializer(serializers.ModelSerializer):
     severity = serializers.ChoiceField(choices=Severity.choices, read_only=True)
     state = serializers.ChoiceField(choices=TriageState.choices, read_only=True)
     triaged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    awaits_confirmation = serializers.BooleanField(
+        read_only=True,
+        help_text="A blocking finding set aside by one reviewer: it still blocks until a "
+        "second reviewer of the department confirms it.",
+    )
 
     class Meta:
         model = Finding
         fields = [
             "id", "scan", "kind", "rule", "severity", "path", "line", "message", "excerpt",
             "license", "fingerprint", "state", "triaged_by", "triage_reason", "triaged_at",
+            "awaits_confirmation", "confirmed_by", "confirmed_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 import vcs
 from core.audit import audit_record
 from governance.models import Component, Repository
+from governance.repositories import git_credentials
 from scans import engine, rules
 from scans.enums import ScanStatus, TriageState
 from scans.models import BlobResult, Finding, ScanPolicy, ScanRun
@@ -135,14 +136,20 @@ def scan_execute(*, scan_id: int) -> ScanRun | None:
 
     status, error, result = ScanStatus.DONE, "", None
     try:
+        if component is not None and scan.repository_id not in (
+            component.internal_repository_id, component.external_repository_id,
+        ):  # fmt: skip
+            # Unbound or reassigned since the scan was queued: not this component's to read.
+            raise vcs.VcsError("The repository is no longer registered to this component.")
         mirror = vcs.mirror_update(
             scan.repository.url, _mirror_path(scan.repository),
             allow=settings.GATEHOUSE_GIT_ALLOW, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
-            max_size_bytes=limits.max_repository_bytes,
+            max_size_bytes=limits.max_repository_bytes, credentials=git_credentials(),
         )  # fmt: skip
         result = engine.scan_commit(
             mirror=mirror, commit=scan.commit, policy=active_policy().as_policy(),
             boundary=boundary, cache=DatabaseCache(), limits=limits, progress=progress,
+            fingerprint_key=settings.GATEHOUSE_FINGERPRINT_KEY,
         )  # fmt: skip
         if result.incomplete:
             status, error = ScanStatus.INCOMPLETE, result.incomplete
@@ -195,6 +202,8 @@ def _store_findings(*, scan: ScanRun, result: engine.ScanResult) -> None:
                 triaged_by_id=old.triaged_by_id if old else None,
                 triage_reason=old.triage_reason if old else "",
                 triaged_at=old.triaged_at if old else None,
+                confirmed_by_id=old.confirmed_by_id if old else None,
+                confirmed_at=old.confirmed_at if old else None,
             )
         )  # fmt: skip
     Finding.objects.bulk_create(rows, batch_size=1000)
@@ -207,7 +216,11 @@ def _store_findings(*, scan: ScanRun, result: engine.ScanResult) -> None:
 
 def finding_triage(*, finding: Finding, actor, state: str, reason: str) -> Finding:
     """Set a finding's triage state with a reason; only the owning department (or the
-    open-source office) may. The state carries over to later scans by fingerprint."""
+    open-source office) may, and never someone who owns, registered or submitted the
+    component. Setting a *blocking* finding aside (false positive, accepted risk, fixed)
+    is a proposal until a second member of the owning department confirms it
+    (``finding_confirm``): till then the gates still count it. The state carries over to
+    later scans by fingerprint. Audited; gates are re-evaluated after commit."""
     if state not in TriageState.values:
         raise ValidationError({"state": ["Choose open, false_positive, accepted_risk or fixed."]})
     reason = (reason or "").strip()
@@ -217,20 +230,57 @@ def finding_triage(*, finding: Finding, actor, state: str, reason: str) -> Findi
     if denial:
         raise PermissionDenied(denial)
     with transaction.atomic():
-        locked = Finding.objects.select_for_update().get(pk=finding.pk)
-        before = {"state": locked.state}
+        locked = Finding.objects.select_for_update().select_related("scan").get(pk=finding.pk)
+        before = {"state": locked.state, "confirmed_by": locked.confirmed_by_id}
         locked.state = state
         locked.triage_reason = reason[:2000]
         locked.triaged_by = actor
         locked.triaged_at = timezone.now()
-        locked.save(update_fields=["state", "triage_reason", "triaged_by", "triaged_at"])
+        locked.confirmed_by = None
+        locked.confirmed_at = None
+        locked.save(
+            update_fields=["state", "triage_reason", "triaged_by", "triaged_at", "confirmed_by",
+                           "confirmed_at"]
+        )  # fmt: skip
         audit_record(
             actor=actor, action="finding.triaged", obj=locked, before=before,
-            after={"state": state, "reason": reason[:500], "fingerprint": locked.fingerprint},
+            after={"state": state, "reason": reason[:500], "fingerprint": locked.fingerprint,
+                   "needs_confirmation": locked.awaits_confirmation},
             scope=f"component:{locked.scan.component_id}" if locked.scan.component_id else "",
         )  # fmt: skip
-        if locked.scan.component_id:
-            transaction.on_commit(
-                partial(finding_triaged.send, sender=Finding, component_id=locked.scan.component_id)
-            )
+        _announce_triage(locked)
     return locked
+
+
+def finding_confirm(*, finding: Finding, actor, note: str = "") -> Finding:
+    """The second pair of eyes: a member of the owning department other than the one who
+    triaged it (and without a stake in the component) confirms a blocking finding's
+    triage; from then on the gates count it as settled. Audited; idempotent refusal for
+    a finding that awaits no confirmation."""
+    with transaction.atomic():
+        locked = (
+            Finding.objects.select_for_update(of=("self",))
+            .select_related("scan__component")
+            .get(pk=finding.pk)
+        )
+        denial = rules.confirm_denial(actor, locked)
+        if denial:
+            raise PermissionDenied(denial)
+        locked.confirmed_by = actor
+        locked.confirmed_at = timezone.now()
+        locked.save(update_fields=["confirmed_by", "confirmed_at"])
+        audit_record(
+            actor=actor, action="finding.confirmed", obj=locked,
+            after={"state": locked.state, "triaged_by": locked.triaged_by_id,
+                   "fingerprint": locked.fingerprint, "note": (note or "").strip()[:500]},
+            scope=f"component:{locked.scan.component_id}" if locked.scan.component_id else "",
+        )  # fmt: skip
+        _announce_triage(locked)
+    return locked
+
+
+def _announce_triage(finding: Finding) -> None:
+    if finding.scan.component_id:
+        transaction.on_commit(
+            partial(finding_triaged.send, sender=Finding, component_id=finding.scan.component_id)
+        )

@@ -7,17 +7,19 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from governance.rules import can_view_component
 from scans import rules, selectors, services
 from scans.enums import FindingKind, Severity, TriageState
 from scans.models import Finding, ScanRun
 
 
 def _visible_scan(user, pk) -> ScanRun:
-    scan = ScanRun.objects.select_related("repository", "component").filter(pk=pk).first()
-    if scan is None or not (
-        user.is_superuser or (scan.component and can_view_component(user, scan.component))
-    ):
+    scan = (
+        selectors.visible_scans(user)
+        .select_related("repository", "component")
+        .filter(pk=pk)
+        .first()
+    )
+    if scan is None:
         raise Http404("Not found, or not yours to see.")
     return scan
 
@@ -26,7 +28,7 @@ def _visible_scan(user, pk) -> ScanRun:
 def scan_detail(request, pk):
     scan = _visible_scan(request.user, pk)
     findings = selectors.filter_findings(
-        scan.findings.select_related("triaged_by"), request.GET
+        scan.findings.select_related("triaged_by", "confirmed_by"), request.GET
     ).order_by("-severity", "kind", "path", "line")
     page = Paginator(findings, 100).get_page(request.GET.get("page"))
     return render(
@@ -40,7 +42,7 @@ def scan_detail(request, pk):
             "kinds": FindingKind.choices,
             "severities": Severity.choices,
             "states": TriageState.choices,
-            "triage_kinds": rules.triageable_kinds(request.user),
+            "triage_kinds": rules.triageable_kinds(request.user, scan.component),
             "filters": {k: request.GET.get(k, "") for k in ("kind", "severity", "state", "path")},
         },
     )
@@ -56,13 +58,26 @@ def scan_progress(request, pk):
     return response
 
 
-@login_required
-@require_POST
-def finding_triage(request, pk):
+def _visible_finding(user, pk) -> Finding:
     finding = Finding.objects.select_related("scan__component").filter(pk=pk).first()
     if finding is None:
         raise Http404
-    _visible_scan(request.user, finding.scan_id)
+    _visible_scan(user, finding.scan_id)
+    return finding
+
+
+def _back(request, finding):
+    """Back where the form was (the ticket or the scan page), never off the site."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("scans:scan", pk=finding.scan_id)
+
+
+@login_required
+@require_POST
+def finding_triage(request, pk):
+    finding = _visible_finding(request.user, pk)
     try:
         finding = services.finding_triage(
             finding=finding, actor=request.user,
@@ -73,8 +88,26 @@ def finding_triage(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Finding marked {finding.get_state_display().lower()}.")
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("scans:scan", pk=finding.scan_id)
+        if finding.awaits_confirmation:
+            messages.success(
+                request,
+                f"Finding marked {finding.get_state_display().lower()}; it blocks until a "
+                "second reviewer of the department confirms.",
+            )
+        else:
+            messages.success(request, f"Finding marked {finding.get_state_display().lower()}.")
+    return _back(request, finding)
+
+
+@login_required
+@require_POST
+def finding_confirm(request, pk):
+    """The second reviewer confirms a blocking finding's triage (four eyes)."""
+    finding = _visible_finding(request.user, pk)
+    try:
+        services.finding_confirm(finding=finding, actor=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Triage confirmed: the gates count it as settled.")
+    return _back(request, finding)

@@ -27,6 +27,22 @@ def _git_allow_tmp(settings, tmp_path_factory):
     settings.GATEHOUSE_MIRRORS_DIR = tmp_path_factory.getbasetemp() / "mirrors"
 
 
+_cache_numbers = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings, tmp_path):
+    """Each test counts logins and API requests in a cache of its own (never the broker's
+    Redis database), and anchors the audit chain in a file of its own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{next(_cache_numbers)}",
+        }
+    }
+    settings.GATEHOUSE_AUDIT_ANCHOR_FILE = tmp_path / "audit" / "anchors.jsonl"
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager():
     """Unit tests run tasks in-process at commit; the Redis tests use a real worker."""
@@ -91,10 +107,44 @@ class World:
     def add_reviewer(self, username: str, slug: str):
         return make_user(username, groups=[self.group(slug)])
 
+    def second_reviewer(self, slug: str):
+        """Another member of the department (made once), for four-eyes confirmations."""
+        User = get_user_model()
+        existing = User.objects.filter(username=f"{slug}-second").first()
+        return existing or self.add_reviewer(f"{slug}-second", slug)
+
+    def set_aside(self, finding, *, state: str = "accepted_risk", reason: str = "Checked."):
+        """Triage a finding as the rules ask: its department's reviewer sets it aside and,
+        for a blocking one, a second reviewer of the department confirms."""
+        from scans.enums import KIND_DEPARTMENT
+        from scans.services import finding_confirm, finding_triage
+
+        slug = KIND_DEPARTMENT[finding.kind]
+        finding = finding_triage(
+            finding=finding, actor=self.reviewers[slug], state=state, reason=reason
+        )
+        if finding.awaits_confirmation:
+            finding = finding_confirm(finding=finding, actor=self.second_reviewer(slug))
+        return finding
+
 
 @pytest.fixture
 def world(db) -> World:
     return World()
+
+
+@pytest.fixture
+def api():
+    """An APIClient logged in (through the session, as a browser would be) as ``user``."""
+    from rest_framework.test import APIClient
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
 
 
 def submit(world: World, repo: GitRepo, *, actor=None, slug: str = "mq-core", **extra):

@@ -34,8 +34,14 @@ from vcs.export import (
     workspace_lock,
     workspace_update,
 )
-from vcs.git import git_env, ls_remote_branch, validate_branch, validate_url
+from vcs.git import git_env, validate_branch, validate_url
 from vcs.mirror import mirror_dir_for, mirror_update
+from vcs.remote import (
+    Credentials,
+    check_egress,
+    ls_remote_branch,
+    normalize_url,
+)
 from vcs.tree import (
     BlobReader,
     TreeEntry,
@@ -50,6 +56,7 @@ __all__ = [
     "BlobReader",
     "BranchNotFound",
     "CommitInfo",
+    "Credentials",
     "GitTimeout",
     "Identity",
     "InvalidRef",
@@ -64,6 +71,7 @@ __all__ = [
     "apply_commit_onto",
     "build_export_tree",
     "changed_paths",
+    "check_egress",
     "commit_tree",
     "create_tag",
     "git_env",
@@ -73,6 +81,7 @@ __all__ = [
     "ls_remote_branch",
     "mirror_dir_for",
     "mirror_update",
+    "normalize_url",
     "push",
     "read_blobs",
     "ref_commit",

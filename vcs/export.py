@@ -36,7 +36,6 @@ from vcs.errors import (
     PathNotFound,
     PushRejected,
     RefNotFound,
-    RepositoryUnreachable,
     VcsError,
 )
 from vcs.git import (
@@ -45,9 +44,9 @@ from vcs.git import (
     _check_timeout,
     _describe_failure,
     _run_git,
-    validate_url,
 )
 from vcs.mirror import _exclusive_lock
+from vcs.remote import FETCH, PUSH, Credentials, Resolver, remote_env, unreachable
 
 __all__ = [
     "ApplyResult",
@@ -314,6 +313,8 @@ def workspace_update(
     external_url: str | None,
     allow: Sequence[str],
     timeout: float = 300,
+    credentials: Credentials | None = None,
+    resolver: Resolver | None = None,
 ) -> None:
     """Create the bare workspace if missing, then fetch both repositories into it.
 
@@ -322,12 +323,19 @@ def workspace_update(
     fetch prunes only its own namespace, follows force-pushes and is
     incremental (only missing objects travel). An external repository without
     commits is fine (nothing is fetched). ``timeout`` covers the whole call.
-    Hold :func:`workspace_lock` around it. Raises UnsafeURL (before any process
-    or file is created), RepositoryUnreachable, GitTimeout or VcsError.
+    Each URL gets its own egress check and only its own credential (see
+    vcs.remote). Hold :func:`workspace_lock` around it. Raises UnsafeURL
+    (before any process or file is created), RepositoryUnreachable, GitTimeout
+    or VcsError.
     """
-    internal_url = validate_url(internal_url, allow)
+    internal_env = remote_env(
+        internal_url, allow, purpose=FETCH, credentials=credentials, resolver=resolver
+    )
+    external_env = None
     if external_url is not None:
-        external_url = validate_url(external_url, allow)
+        external_env = remote_env(
+            external_url, allow, purpose=FETCH, credentials=credentials, resolver=resolver
+        )
     _check_timeout(timeout)
     deadline = time.monotonic() + timeout
     workspace = Path(os.path.abspath(workspace))
@@ -337,9 +345,15 @@ def workspace_update(
             raise VcsError(f"{workspace} exists but is not a workspace repository.")
     else:
         _create_workspace(workspace, deadline=deadline, timeout=timeout)
-    _fetch(workspace, internal_url, _INTERNAL_REFSPECS, deadline=deadline, timeout=timeout)
+    _fetch(
+        workspace, internal_url, _INTERNAL_REFSPECS, deadline=deadline, timeout=timeout,
+        env=internal_env,
+    )  # fmt: skip
     if external_url is not None:
-        _fetch(workspace, external_url, _EXTERNAL_REFSPECS, deadline=deadline, timeout=timeout)
+        _fetch(
+            workspace, external_url, _EXTERNAL_REFSPECS, deadline=deadline, timeout=timeout,
+            env=external_env,
+        )  # fmt: skip
 
 
 def _remaining(deadline: float, timeout: float, what: str) -> float:
@@ -369,30 +383,40 @@ def _create_workspace(workspace: Path, *, deadline: float, timeout: float) -> No
 
 
 def _fetch(
-    workspace: Path, url: str, refspecs: Sequence[str], *, deadline: float, timeout: float
+    workspace: Path,
+    url: str,
+    refspecs: Sequence[str],
+    *,
+    deadline: float,
+    timeout: float,
+    env: dict[str, str] | None,
 ) -> None:
     # The validated URL is passed every time (no configured remote); --no-tags
     # stops tag auto-following from writing refs/tags/* outside our namespaces.
-    action = f"Fetching {url}"
-    result = _run(
-        workspace,
-        [
-            "fetch",
-            "--prune",
-            "--no-tags",
-            "--no-recurse-submodules",
-            "--quiet",
-            "--",
-            url,
-            *refspecs,
-        ],
-        action=action,
-        timeout=_remaining(deadline, timeout, action),
-    )
-    if result.returncode != 0:
-        raise RepositoryUnreachable(
-            f"Could not fetch the repository at {url}: {_describe_failure(result)}"
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise unreachable(url, f"fetch timed out after {timeout:g} s", timed_out=True)
+    try:
+        result = _run(
+            workspace,
+            [
+                "fetch",
+                "--prune",
+                "--no-tags",
+                "--no-recurse-submodules",
+                "--quiet",
+                "--",
+                url,
+                *refspecs,
+            ],
+            action=f"Fetching {url}",
+            timeout=left,
+            env=env,
         )
+    except GitTimeout:
+        raise unreachable(url, f"fetch timed out after {timeout:g} s", timed_out=True) from None
+    if result.returncode != 0:
+        raise unreachable(url, _describe_failure(result))
 
 
 # --------------------------------------------------------------------------- reading
@@ -656,13 +680,16 @@ def build_export_tree(workspace: Path, *, commit: str, paths: Sequence[tuple[str
 # --------------------------------------------------------------------------- writing objects
 
 
-def _identity_env(identity: Identity, date: str) -> dict[str, str]:
+def _identity_env(
+    identity: Identity, date: str, committer: Identity | None = None
+) -> dict[str, str]:
+    committer = committer or identity
     return {
         "GIT_AUTHOR_NAME": identity.name,
         "GIT_AUTHOR_EMAIL": identity.email,
         "GIT_AUTHOR_DATE": date,
-        "GIT_COMMITTER_NAME": identity.name,
-        "GIT_COMMITTER_EMAIL": identity.email,
+        "GIT_COMMITTER_NAME": committer.name,
+        "GIT_COMMITTER_EMAIL": committer.email,
         "GIT_COMMITTER_DATE": date,
     }
 
@@ -675,8 +702,10 @@ def commit_tree(
     message: str,
     author: Identity,
     date: str,
+    committer: Identity | None = None,
 ) -> str:
-    """Write a commit and return its id; committer = author, both dated ``date``.
+    """Write a commit and return its id, authored by ``author`` and committed by
+    ``committer`` (the author when not given), both dated ``date``.
 
     ``date`` is ISO 8601 with a UTC offset. The message gets exactly one
     trailing newline. The same inputs always give the same id. Nothing points
@@ -688,6 +717,8 @@ def commit_tree(
     if len(set(parents)) != len(parents):
         raise ValueError("parents must not repeat a commit.")
     _check_identity(author, what="author")
+    if committer is not None:
+        _check_identity(committer, what="committer")
     git_date = _git_date(date)
     body = _check_message(message)
     args = ["commit-tree", tree]
@@ -699,7 +730,7 @@ def commit_tree(
         args,
         action="Writing a commit",
         stdin=body,
-        env=_identity_env(author, git_date),
+        env=_identity_env(author, git_date, committer),
     )
     return _single_sha(result, action="Writing a commit")
 
@@ -750,18 +781,20 @@ def push(
     allow: Sequence[str],
     refspecs: Sequence[tuple[str, str]],
     timeout: float = 300,
-    http_extra_header: str | None = None,
+    credentials: Credentials | None = None,
+    resolver: Resolver | None = None,
 ) -> None:
     """``git push --porcelain --atomic -- <url> <src>:<dst> ...``, never forced.
 
     ``src`` is a full ref name or object id of the workspace, ``dst`` a full
-    ref name at the remote. ``http_extra_header`` (e.g. an Authorization
-    header) reaches git through GIT_CONFIG_* variables, so it is neither in
-    the URL, on the command line, nor in any message. Raises PushRejected
-    (with the remote's short reason per ref) when the remote refuses,
-    RepositoryUnreachable, GitTimeout, UnsafeURL, InvalidRef or VcsError.
+    ref name at the remote. A credential that ``credentials`` scopes to ``url``
+    for pushing reaches git through GIT_CONFIG_* variables, so it is neither in
+    the URL, on the command line, nor in any message (see vcs.remote). Raises
+    PushRejected (with the remote's short reason per ref) when the remote
+    refuses, RepositoryUnreachable (GitTimeout on a time-out), UnsafeURL,
+    InvalidRef or VcsError.
     """
-    url = validate_url(url, allow)
+    env = remote_env(url, allow, purpose=PUSH, credentials=credentials, resolver=resolver)
     _check_timeout(timeout)
     if not refspecs:
         raise ValueError("refspecs must not be empty.")
@@ -772,17 +805,6 @@ def push(
         if not dst.startswith("refs/"):
             raise InvalidRef("Destination must be a full ref name (refs/...).")
         specs.append(f"{src}:{dst}")
-    env: dict[str, str] = {}
-    if http_extra_header is not None:
-        if not isinstance(http_extra_header, str) or any(
-            ch in http_extra_header for ch in "\r\n\0"
-        ):
-            raise ValueError("http_extra_header must be one line of text.")
-        env = {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": http_extra_header,
-        }
     deadline = time.monotonic() + timeout
     action = f"Pushing to {url}"
 
@@ -790,20 +812,17 @@ def push(
         args = ["push", "--porcelain", "--no-verify", "--no-follow-tags"]
         if atomic:
             args.append("--atomic")
-        return _run(
-            workspace,
-            [*args, "--", url, *specs],
-            action=action,
-            timeout=_remaining(deadline, timeout, action),
-            env=env,
-        )
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise unreachable(url, f"push timed out after {timeout:g} s", timed_out=True)
+        try:
+            return _run(workspace, [*args, "--", url, *specs], action=action, timeout=left, env=env)
+        except GitTimeout:
+            raise unreachable(url, f"push timed out after {timeout:g} s", timed_out=True) from None
 
     result = attempt(atomic=True)
     if result.returncode != 0 and b"does not support --atomic" in result.stderr:
         result = attempt(atomic=False)
-
-    def scrub(text: str) -> str:
-        return text.replace(http_extra_header, "***") if http_extra_header else text
 
     rejected: list[str] = []
     for line in result.stdout.decode("utf-8", "replace").splitlines():
@@ -813,9 +832,9 @@ def push(
             rejected.append(f"{dst}: {match.group(3).strip()}")
     if rejected:
         primary = [r for r in rejected if "atomic push failed" not in r] or rejected
-        raise PushRejected(scrub(f"{url} refused the push: " + "; ".join(primary)))
+        raise PushRejected(f"{url} refused the push: " + "; ".join(primary))
     if result.returncode != 0:
-        raise RepositoryUnreachable(scrub(f"Could not push to {url}: {_describe_failure(result)}"))
+        raise unreachable(url, _describe_failure(result))
 
 
 # --------------------------------------------------------------------------- back-port
@@ -917,6 +936,7 @@ def apply_commit_onto(
     message: str,
     author: Identity,
     date: str,
+    committer: Identity | None = None,
 ) -> ApplyResult:
     """Back-port ``source``'s change (against its first parent) onto ``onto``.
 
@@ -996,8 +1016,9 @@ def apply_commit_onto(
     if conflicts or tree is None:
         return ApplyResult(None, tuple(conflicts) or ("the change could not be applied",))
     commit = commit_tree(
-        workspace, tree=tree, parents=[onto_sha], message=message, author=author, date=date
-    )
+        workspace, tree=tree, parents=[onto_sha], message=message, author=author, date=date,
+        committer=committer,
+    )  # fmt: skip
     return ApplyResult(commit, ())
 
 

@@ -25,16 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from vcs.errors import (
-    BranchNotFound,
-    GitTimeout,
-    InvalidRef,
-    RepositoryUnreachable,
-    UnsafeURL,
-    VcsError,
-)
+from vcs.errors import GitTimeout, InvalidRef, UnsafeURL, VcsError
 
-__all__ = ["git_env", "ls_remote_branch", "validate_branch", "validate_url"]
+__all__ = ["git_env", "validate_branch", "validate_url"]
 
 #: Schemes we can ever talk to; the allow list narrows this further.
 SUPPORTED_SCHEMES: tuple[str, ...] = ("https", "file")
@@ -49,6 +42,8 @@ _HARDENING_CONFIG: tuple[str, ...] = (
     "core.hooksPath=/dev/null",
     "credential.helper=",
     "core.fsmonitor=false",
+    # A redirect could hand a credential (or the pinned connection) to another host.
+    "http.followRedirects=false",
 )
 
 #: Variables copied from the caller because operators legitimately set them for
@@ -62,6 +57,10 @@ _PASSTHROUGH_ENV: tuple[str, ...] = (
     "NO_PROXY",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
+    # git's own CA settings (Debian's git uses GnuTLS, which reads no SSL_CERT_*): an
+    # internal forge signed by the company's CA.
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_CAPATH",
 )
 
 _MAX_URL_LENGTH = 2048
@@ -452,33 +451,3 @@ def _describe_failure(result: subprocess.CompletedProcess[bytes]) -> str:
     if len(detail) > _MAX_ERROR_DETAIL:
         detail = detail[: _MAX_ERROR_DETAIL - 1].rstrip() + "…"
     return detail or f"git exited with status {result.returncode}"
-
-
-# --------------------------------------------------------------------------- operations
-
-
-def ls_remote_branch(url: str, branch: str, *, allow: Sequence[str], timeout: float = 30.0) -> str:
-    """Return the commit sha that ``refs/heads/<branch>`` points to at ``url``.
-
-    Validates both inputs before any process starts. The sha is 40 hex digits
-    (64 for a SHA-256 repository). Raises UnsafeURL, InvalidRef, BranchNotFound,
-    RepositoryUnreachable, GitTimeout or VcsError.
-    """
-    url = validate_url(url, allow)
-    branch = validate_branch(branch)
-    ref = f"refs/heads/{branch}"
-    try:
-        result = _run_git(["ls-remote", "--heads", "--", url, ref], timeout=timeout)
-    except GitTimeout:
-        raise GitTimeout(f"Contacting {url} timed out after {timeout:g} s.") from None
-    if result.returncode != 0:
-        raise RepositoryUnreachable(
-            f"Could not read the repository at {url}: {_describe_failure(result)}"
-        )
-    # ls-remote patterns match the *tail* of a ref ("refs/heads/x" also matches
-    # "refs/heads/a/refs/heads/x"), so only an exact name counts.
-    for line in result.stdout.decode("utf-8", "replace").splitlines():
-        sha, sep, name = line.partition("\t")
-        if sep and name == ref and _SHA_RE.match(sha):
-            return sha
-    raise BranchNotFound(f"Branch '{branch}' does not exist in {url}.")

@@ -20,8 +20,9 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from vcs.errors import GitTimeout, LimitExceeded, RepositoryUnreachable, VcsError
-from vcs.git import _check_timeout, _describe_failure, _run_git, validate_url
+from vcs.errors import GitTimeout, LimitExceeded, VcsError
+from vcs.git import _check_timeout, _describe_failure, _run_git
+from vcs.remote import FETCH, Credentials, Resolver, remote_env, unreachable
 
 __all__ = ["mirror_dir_for", "mirror_update"]
 
@@ -59,6 +60,8 @@ def mirror_update(
     allow: Sequence[str],
     timeout: float = 300,
     max_size_bytes: int | None = None,
+    credentials: Credentials | None = None,
+    resolver: Resolver | None = None,
 ) -> Path:
     """Create or refresh the bare mirror of ``url`` in ``mirror_dir`` and return its path.
 
@@ -70,11 +73,12 @@ def mirror_update(
 
     If the mirror is larger than ``max_size_bytes`` afterwards, LimitExceeded
     (``limit="repository_size"``) is raised and the mirror is left in place for
-    the caller to keep or delete. Idempotent. Raises UnsafeURL (before any
-    process or file is created), RepositoryUnreachable, GitTimeout,
-    LimitExceeded or VcsError.
+    the caller to keep or delete. Idempotent. ``credentials`` may supply a
+    header for ``url`` (see vcs.remote). Raises UnsafeURL (before any process or
+    file is created), RepositoryUnreachable (GitTimeout on a time-out; the
+    message is the same), LimitExceeded or VcsError.
     """
-    url = validate_url(url, allow)
+    env = remote_env(url, allow, purpose=FETCH, credentials=credentials, resolver=resolver)
     _check_timeout(timeout)
     if max_size_bytes is not None and (not isinstance(max_size_bytes, int) or max_size_bytes < 0):
         raise ValueError("max_size_bytes must be a non-negative integer or None")
@@ -88,9 +92,9 @@ def mirror_update(
         if mirror_dir.exists():
             if not (mirror_dir / "HEAD").is_file() or not (mirror_dir / "objects").is_dir():
                 raise VcsError(f"{mirror_dir} exists but is not a repository mirror.")
-            _fetch(url, mirror_dir, deadline=deadline, timeout=timeout)
+            _fetch(url, mirror_dir, deadline=deadline, timeout=timeout, env=env)
         else:
-            _clone(url, mirror_dir, deadline=deadline, timeout=timeout)
+            _clone(url, mirror_dir, deadline=deadline, timeout=timeout, env=env)
 
         if max_size_bytes is not None:
             size = _disk_usage(mirror_dir)
@@ -149,28 +153,34 @@ def _remove_stale_clones(mirror_dir: Path) -> None:
 def _remaining(deadline: float, url: str, timeout: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise GitTimeout(f"Fetching {url} timed out after {timeout:g} s.")
+        raise unreachable(url, f"fetch timed out after {timeout:g} s", timed_out=True)
     return left
 
 
 def _mirror_git(
-    args: Sequence[str], *, url: str, deadline: float, timeout: float, cwd: Path | None = None
+    args: Sequence[str],
+    *,
+    url: str,
+    deadline: float,
+    timeout: float,
+    env: dict[str, str],
+    cwd: Path | None = None,
 ) -> None:
     command: list[str] = []
     for item in _MIRROR_CONFIG:
         command += ["-c", item]
     command += list(args)
     try:
-        result = _run_git(command, timeout=_remaining(deadline, url, timeout), cwd=cwd)
+        result = _run_git(command, timeout=_remaining(deadline, url, timeout), cwd=cwd, env=env)
     except GitTimeout:
-        raise GitTimeout(f"Fetching {url} timed out after {timeout:g} s.") from None
+        raise unreachable(url, f"fetch timed out after {timeout:g} s", timed_out=True) from None
     if result.returncode != 0:
-        raise RepositoryUnreachable(
-            f"Could not fetch the repository at {url}: {_describe_failure(result)}"
-        )
+        raise unreachable(url, _describe_failure(result))
 
 
-def _clone(url: str, mirror_dir: Path, *, deadline: float, timeout: float) -> None:
+def _clone(
+    url: str, mirror_dir: Path, *, deadline: float, timeout: float, env: dict[str, str]
+) -> None:
     temp = Path(tempfile.mkdtemp(prefix=_temp_prefix(mirror_dir), dir=mirror_dir.parent))
     try:
         # --template= : no sample hooks or info/ files copied from the system.
@@ -188,6 +198,7 @@ def _clone(url: str, mirror_dir: Path, *, deadline: float, timeout: float) -> No
             url=url,
             deadline=deadline,
             timeout=timeout,
+            env=env,
         )
         os.rename(temp, mirror_dir)
     except BaseException:
@@ -195,7 +206,9 @@ def _clone(url: str, mirror_dir: Path, *, deadline: float, timeout: float) -> No
         raise
 
 
-def _fetch(url: str, mirror_dir: Path, *, deadline: float, timeout: float) -> None:
+def _fetch(
+    url: str, mirror_dir: Path, *, deadline: float, timeout: float, env: dict[str, str]
+) -> None:
     # The validated URL is passed every time instead of a configured remote, so
     # what git contacts is always what validate_url approved just now.
     _mirror_git(
@@ -212,6 +225,7 @@ def _fetch(url: str, mirror_dir: Path, *, deadline: float, timeout: float) -> No
         url=url,
         deadline=deadline,
         timeout=timeout,
+        env=env,
         cwd=mirror_dir,
     )
 

@@ -1,20 +1,3 @@
-import pytest
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def api():
-    """An APIClient logged in (through the session, as a browser would be) as ``user``."""
-
-    def make(user=None) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
-
-
 def yes_to_everything(ticket) -> list[dict]:
     """The sign-off body's ``answers``: "yes" to every active question of the checklist."""
     return [

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from governance.enums import CommunityRole
-from governance.services import component_role_set, component_set_external
+from governance.services import component_role_set
 from releases.models import Release
 from releases.services import release_create
 from releases.sync import component_sync, release_publish
 from reviews.models import ReviewTicket
+from reviews.services import component_set_external
 from scans.models import ScanPolicy
 from tests.conftest import approve, make_user, submit
 
@@ -74,12 +75,20 @@ class Approved:
 
 @pytest.fixture
 def approved(world, make_repo, scan_on_submit, policy, django_capture_on_commit_callbacks):
-    """Submitted and scanned (clean), all four departments approved, PMC and committer named."""
+    """Submitted and scanned (clean), all four departments approved, PMC and committer named.
+    With ``external``, the destination is set before the reviews (it is part of what they
+    approve)."""
 
-    def build(files=None) -> Approved:
+    def build(files=None, external: str | None = None, **external_options) -> Approved:
         repo = make_repo(files or CLEAN_FILES)
         with django_capture_on_commit_callbacks(execute=True):
             submission = submit(world, repo)
+            if external is not None:
+                component_set_external(
+                    component=submission.component, actor=world.alice, url=external,
+                    **external_options,
+                )  # fmt: skip
+        submission.refresh_from_db()
         state = Approved(world, repo, submission)
         with django_capture_on_commit_callbacks(execute=True):
             state.approve_all()
@@ -162,9 +171,7 @@ class Ready:
 @pytest.fixture
 def ready(approved, external, django_capture_on_commit_callbacks):
     def build(files=None, **external_options) -> Ready:
-        state = approved(files or SYNC_FILES)
-        component_set_external(component=state.component, actor=state.world.admin,
-                               url=f"file://{external}", **external_options)  # fmt: skip
+        state = approved(files or SYNC_FILES, external=f"file://{external}", **external_options)
         with django_capture_on_commit_callbacks(execute=True):
             component_sync(component_id=state.component.pk)
             release = state.release()

@@ -27,12 +27,17 @@ def seed_releases() -> str:
 def test_demo_releases_are_blocked_for_the_reasons_the_demo_shows(
     demo_settings,  # noqa: F811
     scan_on_submit,
+    tmp_path,
     django_capture_on_commit_callbacks,
 ):
+    from releases.sync import component_sync
+
+    demo_settings.GATEHOUSE_SYNC_DIR = tmp_path / "sync"
     with django_capture_on_commit_callbacks(execute=False):
         seed()
     output = seed_releases()
-    assert "mq-core 1.0.0: blocked (blocked by scan, licensing, community)" in output
+    # The external repositories were part of the review; the first sync is seed_demo_sync's.
+    assert "mq-core 1.0.0: blocked (blocked by scan, licensing, community, versions)" in output
     assert set(Release.objects.values_list("version", flat=True)) == {
         "1.0.0", "0.9.0", "0.1.0", "2.1.0"
     }  # fmt: skip
@@ -41,6 +46,8 @@ def test_demo_releases_are_blocked_for_the_reasons_the_demo_shows(
     with django_capture_on_commit_callbacks(execute=True):
         for scan in ScanRun.objects.filter(status="queued"):
             scan_execute(scan_id=scan.pk)
+        for component in Component.objects.all():
+            component_sync(component_id=component.pk, trigger="demo")
     mq = Release.objects.get(component__slug="mq-core")
     assert ScanRun.objects.filter(status="done").count() == 4
     assert mq.state == "ready"

@@ -25,7 +25,7 @@ from releases.services import (
 from reviews.services import submission_refresh
 from scans.enums import TriageState
 from scans.models import Finding, ScanRun
-from scans.services import finding_triage
+from scans.services import finding_confirm, finding_triage
 from tests.conftest import approve
 from tests.releases.conftest import CLEAN_FILES
 
@@ -117,8 +117,16 @@ def test_new_blocking_finding_reblocks_and_triage_unblocks(
     assert any("core/hosts.py:1" in e["label"] for e in scan["evidence"])
     finding = Finding.objects.get(kind="internal_ref")
     with django_capture_on_commit_callbacks(execute=True):
-        finding_triage(finding=finding, actor=state.world.reviewers["compliance"],
-                       state=TriageState.ACCEPTED_RISK, reason="Public wiki mirror.")  # fmt: skip
+        finding = finding_triage(
+            finding=finding, actor=state.world.reviewers["compliance"],
+            state=TriageState.ACCEPTED_RISK, reason="Public wiki mirror.",
+        )  # fmt: skip
+    release.refresh_from_db()
+    # One reviewer's word is a proposal: a blocking finding waits for a second one.
+    assert release.state == ReleaseState.BLOCKED
+    assert "await a second reviewer" in gate(release, "scan")["reason"]
+    with django_capture_on_commit_callbacks(execute=True):
+        finding_confirm(finding=finding, actor=state.world.second_reviewer("compliance"))
     release.refresh_from_db()
     assert release.state == ReleaseState.READY
     assert release.evaluations.first().trigger == "finding triaged"

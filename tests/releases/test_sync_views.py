@@ -13,12 +13,13 @@ from django.utils import timezone
 
 import vcs
 from core.models import AuditEvent
-from governance.services import ComponentDraft, component_create, component_set_external
+from governance.services import ComponentDraft, component_create
 from releases.enums import ReleaseState
 from releases.models import Backport, Release, SyncState
 from releases.sync import component_sync, workspace_for
+from reviews.forms import ScopeForm
+from reviews.services import component_set_external
 from scans.models import Finding
-from scans.services import finding_triage
 from tests.conftest import PASSWORD, make_user
 from tests.releases.conftest import SYNC_FILES, community_commit, external_log, git
 
@@ -45,12 +46,17 @@ def panel(client, component, **headers) -> str:
 # --------------------------------------------------------------------------- the section
 
 
+def scope_body(component, **changes) -> dict:
+    """The scope form as the page shows it, with ``changes``."""
+    return {**ScopeForm.initial_for(component), **changes}
+
+
 def test_component_page_loads_the_sync_panel_as_a_fragment_or_a_page(client, approved):
     state = approved()
     login(client, state.world.alice)
     page = client.get(state.component.get_absolute_url()).content.decode()
     assert f'hx-get="{sync_url(state.component)}"' in page
-    assert 'data-testid="external-form"' in page  # alice owns it
+    assert 'data-testid="edit-scope"' in page  # alice owns it
 
     fragment = panel(client, state.component, HX_Request="true")
     assert "<html" not in fragment and 'data-testid="sync-panel"' in fragment
@@ -62,27 +68,34 @@ def test_component_page_loads_the_sync_panel_as_a_fragment_or_a_page(client, app
 
 def test_owner_sets_the_external_repository_and_the_panel_shows_it(client, approved, external):
     state = approved()
-    url = reverse("governance:component-external", args=[state.component.slug])
+    url = reverse("reviews:component-scope", args=[state.component.slug])
     login(client, state.world.alice)
-    bad = client.post(url, {"url": "ext::sh -c touch% /tmp/pwned", "branch": "main"})
+    page = client.get(url)
+    assert 'data-testid="scope-form"' in page.content.decode()
+    assert 'data-testid="scope-warning"' in page.content.decode()  # an approved submission
+    bad = client.post(url, scope_body(state.component, external_url="ext::sh -c touch% /tmp/pwned"))
     assert bad.status_code == 400
-    assert 'data-testid="external-form"' in bad.content.decode()
-    bad = client.post(url, {"url": f"file://{external}", "from_prefix": "../etc"})
+    assert 'data-testid="scope-form"' in bad.content.decode()
+    bad = client.post(
+        url, scope_body(state.component, external_url=f"file://{external}", from_prefix="../etc")
+    )
     assert bad.status_code == 400 and "no &#x27;..&#x27;" in bad.content.decode()
     state.component.refresh_from_db()
     assert state.component.external_repository is None
 
-    response = client.post(url, {"url": f"file://{external}", "branch": "stable",
-                                 "from_prefix": "core", "to_prefix": ""})  # fmt: skip
+    response = client.post(url, scope_body(
+        state.component, external_url=f"file://{external}", external_branch="stable",
+        from_prefix="core", to_prefix="",
+    ))  # fmt: skip
     assert response.status_code == 302
-    assert response["Location"] == state.component.get_absolute_url() + "#sync"
+    assert response["Location"] == state.component.get_absolute_url()
     state.component.refresh_from_db()
     assert state.component.external_repository.url == f"file://{external}"
     assert (state.component.external_branch, state.component.export_from_prefix) == (
         "stable",
         "core/",
     )
-    assert AuditEvent.objects.filter(action="component.external_set").count() == 1
+    assert AuditEvent.objects.filter(action="component.scope_changed").count() == 1
     fragment = panel(client, state.component, HX_Request="true")
     assert f"<code>file://{external}</code>" in fragment
     assert "<code>stable</code>" in fragment
@@ -92,13 +105,13 @@ def test_owner_sets_the_external_repository_and_the_panel_shows_it(client, appro
 
 def test_only_owners_and_admins_set_the_external_repository(client, approved, external):
     state = approved()
-    url = reverse("governance:component-external", args=[state.component.slug])
-    body = {"url": f"file://{external}", "branch": "main"}
+    url = reverse("reviews:component-scope", args=[state.component.slug])
+    body = scope_body(state.component, external_url=f"file://{external}")
     reviewer = state.world.reviewers["legal"]
     for user, expected in [(state.world.bob, 404), (reviewer, 403), (state.pmc, 403)]:
         assert login(client, user).post(url, body).status_code == expected, user
         page = client.get(state.component.get_absolute_url())
-        assert 'data-testid="external-form"' not in page.content.decode()
+        assert 'data-testid="edit-scope"' not in page.content.decode()
     state.component.refresh_from_db()
     assert state.component.external_repository is None
     assert login(client, state.world.admin).post(url, body).status_code == 302
@@ -292,8 +305,7 @@ def test_publish_aborted_lists_the_reasons_and_pushes_nothing(
     p = ready({**FILES, "core/hosts.py": f'WIKI = "https://{HOST}/x"\n'})
     finding = Finding.objects.get(kind="internal_ref", path="core/hosts.py")
     with django_capture_on_commit_callbacks(execute=True):
-        finding_triage(finding=finding, actor=p.world.reviewers["compliance"],
-                       state="accepted_risk", reason="Checked by hand.")  # fmt: skip
+        p.world.set_aside(finding, reason="Checked by hand.")
     p.release.refresh_from_db()
     assert p.release.state == ReleaseState.READY
     login(client, p.world.alice)

@@ -12,6 +12,7 @@ from core.audit import verify_chain
 from core.models import AuditEvent
 from governance.enums import Stage
 from governance.models import Component, Department
+from governance.repositories import repository_unbind
 from reviews.enums import Decision, SignOffStatus, SubmissionState, TicketState
 from reviews.models import Comment, SignOff, Submission
 from reviews.signals import review_changed
@@ -119,8 +120,14 @@ def test_seed_demo_leaves_existing_users_and_repositories_alone(db, demo_setting
     assert alice.check_password("her-own-password") and alice.email == "alice@corp.example"
     head = git_head(kept)
 
-    Component.objects.filter(slug="mq-core").update(slug="mq-core-renamed")
-    seed()  # recreates the component, on the repository that is already there
+    # The office frees the repositories of the old component; the demo then makes a new
+    # one on the repository that is already there.
+    old = Component.objects.get(slug="mq-core")
+    admin = get_user_model().objects.get(username="admin")
+    for repository in (old.internal_repository, old.external_repository):
+        repository_unbind(repository=repository, actor=admin, reason="Recreated by the demo.")
+    Component.objects.filter(pk=old.pk).update(slug="mq-core-renamed")
+    seed()
     assert git_head(kept) == head
     assert Submission.objects.get(component__slug="mq-core").commit == head
 

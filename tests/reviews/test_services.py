@@ -274,7 +274,7 @@ def test_every_state_change_is_audited(world, repo):
     submission = submit(world, repo)
     approve(tickets_by_slug(submission)["legal"], world.reviewers["legal"])
     actions = list(AuditEvent.objects.values_list("action", flat=True))
-    assert actions[:2] == ["component.created", "submission.created"]
+    assert actions[:3] == ["component.created", "repository.bound", "submission.created"]
     assert "component.stage_changed" in actions
     assert "signoff.approve" in actions
     assert "ticket.state_changed" in actions

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from vcs import (
+    Credentials,
     GitTimeout,
     InvalidRef,
     UnsafeURL,
@@ -437,7 +438,10 @@ def test_create_tag_and_push_to_external(
         url=_url(external),
         allow=allow,
         refspecs=[("refs/gatehouse/tags/v1.0", "refs/tags/v1.0")],
-        http_extra_header="Authorization: Bearer not-used-for-file",
+        # A credential is for https only: a file:// push never carries one.
+        credentials=Credentials.from_json(
+            '[{"prefix": "https://git.example.com/", "header": "Authorization: Bearer t"}]'
+        ),
     )
     assert _git(external, "rev-parse", "refs/heads/main") == commit
     assert _git(external, "cat-file", "-t", "refs/tags/v1.0") == "tag"
@@ -486,17 +490,14 @@ def test_push_rejected_leaves_remote_unchanged(
         author=BOT,
         date=DATE,
     )
-    secret = "Authorization: Bearer s3cr3t-token"
     with pytest.raises(PushRejected) as excinfo:
         push(
             workspace,
             url=_url(external),
             allow=allow,
             refspecs=[(unrelated, "refs/heads/main"), (unrelated, "refs/heads/new")],
-            http_extra_header=secret,
         )
     assert "non-fast-forward" in str(excinfo.value)
-    assert "s3cr3t" not in str(excinfo.value)
     assert _git(external, "rev-parse", "refs/heads/main") == commit
     assert _git(external, "for-each-ref", "refs/heads/new") == ""  # atomic: nothing moved
 

@@ -224,7 +224,7 @@ def test_unreachable_repository_leaves_no_mirror_or_temp_folder(
     with pytest.raises(RepositoryUnreachable) as err:
         mirror_update(missing, target, allow=allow)
     assert not isinstance(err.value, GitTimeout)
-    assert str(err.value).startswith(f"Could not fetch the repository at {missing}: ")
+    assert str(err.value) == f"Could not reach the repository at {missing}."
     assert sorted(p.name for p in mirrors.iterdir()) == [target.with_suffix(".lock").name]
 
 

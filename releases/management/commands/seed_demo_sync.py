@@ -1,8 +1,9 @@
-"""Give the demo components external repositories, publish the ready releases, and leave
-one component in each sync status.
+"""Publish the demo's ready releases and leave one component in each sync status.
 
-Run by ``make setup`` after ``seed_demo`` and ``seed_demo_releases``. External
-repositories are real bare repositories under ``var/demo-repos/external/``. The demo's
+Run by ``make setup`` after ``seed_demo`` and ``seed_demo_releases``. The external
+repositories are real bare repositories under ``var/demo-repos/external/``, set by
+``seed_demo`` before the departments reviewed (the destination is part of what they
+approve). The demo's
 queued scans are run here (a worker that picks them up later finds them claimed), so the
 ready releases can be published through the real service. Then, after a sync:
 
@@ -31,7 +32,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 import vcs
 from governance.models import Component
-from governance.services import component_set_external
 from releases.enums import ReleaseState
 from releases.models import Release
 from releases.services import release_create
@@ -93,10 +93,8 @@ class Command(BaseCommand):
         root.mkdir(parents=True, exist_ok=True)
         for slug, component in components.items():
             bare = root / f"{slug}.git"
-            if not bare.exists():
-                _git(root, "init", "-q", "--bare", "--template=", "-b", "main", str(bare))
-            if component.external_repository is None:
-                component_set_external(component=component, actor=admin, url=f"file://{bare}")
+            if component.external_repository is None:  # seed_demo sets it before the reviews
+                raise CommandError(f"{slug} has no external repository: run seed_demo first.")
             if slug == "config-client":
                 self._community(bare, *COMMUNITY[slug])  # before any export
             component_sync(component_id=component.pk, trigger="demo")  # the versions gate reads it

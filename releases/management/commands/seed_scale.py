@@ -103,7 +103,10 @@ class Command(BaseCommand):
         now = timezone.now()
 
         repos = Repository.objects.bulk_create(
-            [Repository(url=f"file:///srv/scale/{slug}.git") for slug in slugs],
+            [
+                Repository(url=f"file:///srv/scale/{slug}.git", key=f"file:///srv/scale/{slug}")
+                for slug in slugs
+            ],
             batch_size=BATCH,
         )
         stages = [Stage.IN_REVIEW] * 5 + [Stage.APPROVED] * 3 + [Stage.RELEASED, Stage.DRAFT]
@@ -266,7 +269,8 @@ class Command(BaseCommand):
         # Most components publish: an external repository row and a few sync changes each.
         publishing = [c for c in components if rng.random() < 0.8]
         externals = Repository.objects.bulk_create(
-            [Repository(url=f"file:///srv/scale/{c.slug}-public.git", kind="external")
+            [Repository(url=f"file:///srv/scale/{c.slug}-public.git", kind="external",
+                        key=f"file:///srv/scale/{c.slug}-public")
              for c in publishing],
             batch_size=BATCH,
         )  # fmt: skip

@@ -32,7 +32,12 @@ from governance.defaults import ensure_default_departments
 from governance.models import Component, Department
 from governance.services import ComponentDraft
 from reviews.enums import Answer, Decision
-from reviews.services import comment_create, signoff_create, submission_create
+from reviews.services import (
+    comment_create,
+    component_set_external,
+    signoff_create,
+    submission_create,
+)
 from scans.models import ScanPolicy
 from scans.services import policy_update
 
@@ -892,6 +897,21 @@ def ensure_repository(path: Path, commits: list[DemoCommit], author: DemoUser) -
     return True
 
 
+def ensure_external_repository(path: Path) -> Path:
+    """An empty bare repository at ``path`` (left alone when it exists): the demo's stand-in
+    for a public repository on a forge."""
+    if not (path / "HEAD").is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        env = vcs.git_env()
+        result = subprocess.run(  # a fixed argument list, no shell
+            ["git", "init", "-q", "--bare", "--template=", "-b", "main", str(path)],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise CommandError(f"git init failed for {path}: {result.stderr.strip()}")
+    return path
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -1000,6 +1020,13 @@ class Command(BaseCommand):
                 internal_paths=list(spec.internal_paths),
             ),
         ).submission
+        # Where it will be published is part of what the departments approve: set before
+        # they decide (a bare repository beside the internal ones, filled by seed_demo_sync).
+        external = ensure_external_repository(repo_path.parent / "external" / f"{spec.slug}.git")
+        component_set_external(
+            component=submission.component, actor=users[spec.submitter], url=f"file://{external}"
+        )
+        submission.refresh_from_db()
         tickets = {t.department.slug: t for t in submission.tickets.select_related("department")}
         for step in spec.review:
             if isinstance(step, Remark):

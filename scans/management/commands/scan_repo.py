@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 import vcs
+from governance.repositories import git_credentials
 from scans import engine
 from scans.detectors.base import Policy
 from scans.policy import parse_policy_yaml
@@ -33,7 +34,11 @@ class Command(BaseCommand):
         policy = self._policy(opts["policy"])
         mirror = vcs.mirror_dir_for(Path(settings.GATEHOUSE_MIRRORS_DIR), url)
         try:
-            vcs.mirror_update(url, mirror, allow=allow)
+            vcs.mirror_update(
+                url, mirror, allow=allow, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
+                max_size_bytes=settings.GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES,
+                credentials=git_credentials(),
+            )  # fmt: skip
             commit = vcs.resolve_ref(mirror, opts["ref"])
             result = engine.scan_commit(
                 mirror=mirror, commit=commit, policy=policy,
@@ -43,6 +48,7 @@ class Command(BaseCommand):
                     max_blob_bytes=settings.GATEHOUSE_SCAN_MAX_BLOB_BYTES,
                     time_limit=settings.GATEHOUSE_SCAN_TIME_LIMIT,
                 ),
+                fingerprint_key=settings.GATEHOUSE_FINGERPRINT_KEY,
             )  # fmt: skip
         except vcs.VcsError as exc:
             raise CommandError(str(exc)) from exc
