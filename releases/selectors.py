@@ -74,8 +74,11 @@ def _review_state(component: Component, commit: str) -> gates.ReviewState | None
         return None
     tickets = {t.department_id: t for t in submission.tickets.all()}
     # An approval counts for the scope it was made on: the license, the paths, the mapping
-    # and the destination as they stand now (whatever changed them, and however).
-    digest = component.scope_digest
+    # and the destination as they stand now in the database (whatever changed them, and
+    # however), not as a caller's copy of the component remembers them.
+    digest = (
+        Component.objects.select_related("external_repository").get(pk=component.pk).scope_digest
+    )
     owners = set(component.owners.values_list("pk", flat=True))
     signoffs = (
         SignOff.objects.filter(ticket__submission=submission)

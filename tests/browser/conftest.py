@@ -101,14 +101,26 @@ def live_world(transactional_db, live_server) -> World:
 
 @pytest.fixture
 def new_page(browser: Browser, live_server, request) -> Iterator[Callable[[], Page]]:
-    """Open pages in fresh browser contexts (one per person: separate cookies)."""
+    """Open pages in fresh browser contexts (one per person: separate cookies). Whatever
+    the page did, the Content-Security-Policy must not have refused anything: a refusal
+    is a script or style of ours that would silently not work in production."""
     contexts = []
+    refused: list[str] = []
 
     def open_page() -> Page:
         context = browser.new_context(base_url=live_server.url)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
 
     yield open_page
 
@@ -125,6 +137,7 @@ def new_page(browser: Browser, live_server, request) -> Iterator[Callable[[], Pa
                     print(f"screenshot of {page.url}: {path}")
     for context in contexts:
         context.close()
+    assert not refused, "The Content-Security-Policy refused:\n" + "\n".join(refused)
 
 
 @pytest.fixture

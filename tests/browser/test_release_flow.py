@@ -74,7 +74,19 @@ def test_release_blocked_then_fixed_by_triage_role_and_waiver(
     row.get_by_label("State").select_option(label="Accepted risk")
     field(row, "Reason").fill("The wiki is being moved to a public host before launch.")
     row.get_by_role("button", name="Save triage").click()
-    expect(cora.locator("ul.messages")).to_contain_text("Finding marked accepted risk.")
+    expect(cora.locator("ul.messages")).to_contain_text(
+        "Finding marked accepted risk; it blocks until a second reviewer"
+    )
+    row = finding_row(cora, "core/hosts.py:1")
+    expect(row.get_by_test_id("awaits-confirmation")).to_be_visible()
+    expect(row.get_by_test_id("confirm-triage")).to_have_count(0)  # not her own
+
+    # Four eyes: a second compliance reviewer confirms it.
+    live_world.add_reviewer("carla", "compliance")
+    carla = login(new_page(), live_server, "carla")
+    carla.goto(cora.url)
+    finding_row(carla, "core/hosts.py:1").get_by_test_id("confirm-triage").click()
+    expect(carla.locator("ul.messages")).to_contain_text("Triage confirmed")
 
     # petra, the PMC member, names carl a committer on the component page.
     petra_page = login(new_page(), live_server, "petra")

@@ -142,7 +142,9 @@ def test_submission_is_scanned_and_security_triages_the_secret_in_the_browser(
     row.get_by_label("State").select_option(label="False positive")
     field(row, "Reason").fill(REASON)
     row.get_by_role("button", name="Save triage").click()
-    expect(message(sam, "Finding marked false positive.")).to_be_visible()
+    expect(
+        message(sam, re.compile(r"Finding marked false positive; it blocks until"))
+    ).to_be_visible()
     expect(triage_state(row)).to_have_text("False positive")
     expect(row).to_contain_text(f"sam: {REASON}")
     assert len([url for url in posts if "/triage/" in url]) == 2  # the empty one never left
@@ -157,10 +159,22 @@ def test_submission_is_scanned_and_security_triages_the_secret_in_the_browser(
     event = AuditEvent.objects.get(action="finding.triaged")
     assert (event.actor, event.after["state"]) == (live_world.reviewers["security"], state)
 
-    # Everyone who can see the scan now sees the triage, and one blocking finding fewer.
+    # One reviewer's word sets a blocking finding aside only once a second confirms it.
     alice.reload()
     expect(triage_state(secret_row)).to_have_text("False positive")
     expect(secret_row).to_contain_text(f"sam: {REASON}")
+    expect(secret_row.get_by_test_id("awaits-confirmation")).to_be_visible()
+    expect(alice.get_by_text(re.compile(r"in all; 2 open and blocking"))).to_be_visible()
+    live_world.add_reviewer("sue", "security")
+    sue = login(new_page(), live_server, "sue")
+    sue.goto(security.get_absolute_url())
+    row = finding_row(sue.get_by_role("region", name="Findings for Security"), "core/conf.py:1")
+    row.get_by_test_id("confirm-triage").click()
+    expect(message(sue, "Triage confirmed: the gates count it as settled.")).to_be_visible()
+
+    # Everyone who can see the scan now sees the triage, and one blocking finding fewer.
+    alice.reload()
+    expect(secret_row).to_contain_text("confirmed by sue")
     expect(triage_state(host_row)).to_have_text("Open")
     expect(alice.get_by_text(re.compile(r"in all; 1 open and blocking"))).to_be_visible()
 

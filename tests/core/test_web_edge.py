@@ -12,12 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.models import ApiToken, AuditEvent
 from core.tokens import token_create, token_revoke
-from tests.conftest import PASSWORD
+from governance.models import Component
+from reviews.notifications import notify_ticket_reviewers
+from tests.conftest import PASSWORD, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -252,3 +255,37 @@ def test_production_redirects_to_https_and_sends_hsts(tmp_path):
     redirect, hsts = result.stdout.splitlines()
     assert redirect == "301 https://gatehouse.example.com/accounts/login/"
     assert hsts.startswith("401 max-age=31536000") and "includeSubDomains" in hsts
+
+
+# --------------------------------------------------------------------------- names and mail
+
+
+@pytest.mark.parametrize("name", ["Evil\nBcc: all@corp.example", "Tab\tbed", "Bidi\u202egnp.exe"])
+def test_control_characters_are_refused_in_names(world, api, client, name):
+    response = api(world.alice).post(
+        "/api/components/", {"name": name, "slug": "evil", "license": "MIT"}, format="json"
+    )
+    assert response.status_code == 400 and "name" in response.json()
+    client.force_login(world.admin)
+    legal = world.departments["legal"]
+    response = client.post(
+        f"/admin/governance/department/{legal.pk}/change/",
+        {"slug": legal.slug, "name": name, "reviewer_group": legal.reviewer_group_id,
+         "quorum": 1, "sla_days": 5, "position": 0, "is_active": "on",
+         "questions-TOTAL_FORMS": "0", "questions-INITIAL_FORMS": "0",
+         "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000"},
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again, with the error
+    assert "no line breaks" in response.content.decode()
+    legal.refresh_from_db()
+    assert legal.name == "Legal"
+
+
+def test_a_stored_name_with_a_newline_no_longer_breaks_every_reviewer_mail(world, repo):
+    submission = submit(world, repo)
+    # A name stored before names were checked.
+    Component.objects.filter(pk=submission.component_id).update(name="Legacy\nName")
+    ticket = submission.tickets.get(department__slug="legal")
+    mail.outbox.clear()
+    assert notify_ticket_reviewers(ticket_id=ticket.pk) == 1
+    assert mail.outbox[0].subject == "[Gatehouse] Legal review needed: Legacy Name"
