@@ -47,16 +47,8 @@ def _ctrl_c_deliverable() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.fixture
-def fresh_env(tmp_path):
-    var = tmp_path / "var"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        # The defaults are under test: SQLite and the file-system broker under var/.
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "EMAIL_BACKEND"}
-    }
-    env |= {"GATEHOUSE_VAR_DIR": str(var), "PORT": str(free_port()), "STOP_TIMEOUT": "20"}
+def make_setup(env: dict) -> None:
+    """What `make setup` runs after the install: migrate and the three demo seeds."""
     for command in (
         ["migrate", "--noinput"],
         ["seed_demo"],
@@ -68,7 +60,36 @@ def fresh_env(tmp_path):
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _env(tmp_path) -> dict:
+    var = tmp_path / "var"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # The defaults are under test: SQLite and the file-system broker under var/.
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "EMAIL_BACKEND",
+                       "GATEHOUSE_GIT_ALLOW"}
+    }  # fmt: skip
+    return env | {
+        "GATEHOUSE_VAR_DIR": str(var), "PORT": str(free_port()), "STOP_TIMEOUT": "20",
+        # Beat's first anchor of the audit chain comes after one interval: make it short.
+        "GATEHOUSE_AUDIT_ANCHOR_INTERVAL": "3",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def fresh_env(tmp_path):
+    env = _env(tmp_path)
+    make_setup(env)
     return env
+
+
+def test_the_demo_loads_beside_a_production_allow_list(tmp_path):
+    """GATEHOUSE_GIT_ALLOW naming only the company's forge: the demo's own folder stays
+    usable for the demo (with DEBUG on), so `make run` still works."""
+    env = _env(tmp_path) | {"GATEHOUSE_GIT_ALLOW": "https://git.corp.example/"}
+    make_setup(env)
 
 
 def test_run_serves_the_app_delivers_queued_mail_and_stops_cleanly_on_ctrl_c(fresh_env, tmp_path):
@@ -99,6 +120,12 @@ def test_run_serves_the_app_delivers_queued_mail_and_stops_cleanly_on_ctrl_c(fre
         assert "review needed" in output, output[-3000:]
         assert "beat" in output and "Starting development server" in output
         assert processes_with(fresh_env["GATEHOUSE_VAR_DIR"])
+        # Beat anchors the audit chain outside the database as soon as it starts.
+        anchors = Path(fresh_env["GATEHOUSE_VAR_DIR"]) / "audit" / "anchors.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not anchors.exists():
+            time.sleep(0.3)
+        assert anchors.exists(), log_path.read_text()[-3000:]
     finally:
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(run.pid, signal.SIGINT)
