@@ -67,7 +67,8 @@ format: $(STAMP)
 # plus caches; the virtualenv stays (rm -rf .venv to rebuild it).
 clean:
 	rm -rf $(VAR)/gatehouse.sqlite3 $(VAR)/gatehouse.sqlite3-wal $(VAR)/gatehouse.sqlite3-shm \
-		$(VAR)/celery $(VAR)/demo-repos $(VAR)/run $(VAR)/staticfiles $(VAR)/mail
+		$(VAR)/celery $(VAR)/demo-repos $(VAR)/run $(VAR)/staticfiles $(VAR)/mail \
+		$(VAR)/audit $(VAR)/cache $(VAR)/mirrors $(VAR)/sync
 	rmdir $(VAR) 2>/dev/null || true
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf .pytest_cache .ruff_cache

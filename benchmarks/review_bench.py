@@ -5,7 +5,8 @@ pages and API lists respond as the portfolio grows.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/review_bench.py
 
 It builds a throwaway test database (test_<name>, dropped at the end; SQLite runs in
-memory), makes one real git repository, and fills the database through the real services
+memory), makes real git repositories (a copy of one per component: a repository belongs
+to one component), and fills the database through the real services
 (git ls-remote per submission, object permissions, audit chain, e-mail tasks run in-process
 against Django's in-memory mail backend). For each size it prints the write throughput,
 then for each page the SQL query count and median / p95 server time over --requests
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -74,11 +76,16 @@ def make_people():
 
 
 def grow(*, alice, reviewers, url: str, upto: int) -> tuple[float, float, int]:
-    """Add submissions until there are ``upto``; every other one gets two approvals."""
+    """Add submissions until there are ``upto``, each of its own copy of the repository at
+    ``url``; every other one gets two approvals."""
     start = Submission.objects.count()
     submit_seconds = signoff_seconds = 0.0
     signoffs = 0
+    template = Path(url.removeprefix("file://"))
     for i in range(start, upto):
+        copy = template.parent / f"repo-{i}"
+        shutil.copytree(template, copy, symlinks=True)
+        url = f"file://{copy}"
         began = time.perf_counter()
         submission = submission_create(
             actor=alice,

@@ -96,9 +96,12 @@ def build(root: Path, count: int) -> list[Component]:
         component = Component.objects.create(
             name=f"Bench {n}", slug=f"bench-{n}", license="MIT", created_by=admin,
             open_paths=["core/**", "api/**"], internal_paths=["internal/**"],
-            internal_repository=Repository.objects.create(url=f"file://{internal}"),
+            internal_repository=Repository.objects.create(
+                url=f"file://{internal}", key=vcs.normalize_url(f"file://{internal}")
+            ),
             external_repository=Repository.objects.create(
-                url=f"file://{external}", kind=RepositoryKind.EXTERNAL
+                url=f"file://{external}", key=vcs.normalize_url(f"file://{external}"),
+                kind=RepositoryKind.EXTERNAL,
             ),
         )  # fmt: skip
         export_into(component, external, sync.workspace_for(component))

@@ -189,11 +189,31 @@ class Anchor:
     at: str
     key_id: str
     seal: str
-    line: int  # 1-based line number in the anchor file
+    line: int  # 1-based line number in the anchor file (0: not counted)
 
 
 def anchor_path() -> Path:
     return Path(settings.GATEHOUSE_AUDIT_ANCHOR_FILE)
+
+
+def _parse_anchor(line: str, number: int) -> Anchor:
+    data = json.loads(line)
+    return Anchor(int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["key_id"]),
+                  str(data["seal"]), number)  # fmt: skip
+
+
+def _last_anchor(fd: int) -> Anchor | None:
+    """The newest anchor of an open anchor file, read from its end (the file grows by a
+    line a minute; the writer need not read it all). Its line number is not known: 0."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None
+    tail = os.pread(fd, min(size, 4096), max(0, size - 4096)).decode("utf-8", "replace")
+    lines = [line for line in tail.splitlines() if line.strip()]
+    try:
+        return _parse_anchor(lines[-1], 0) if lines else None
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def read_anchors(path: Path | None = None) -> tuple[list[Anchor], list[int]]:
@@ -209,11 +229,7 @@ def read_anchors(path: Path | None = None) -> tuple[list[Anchor], list[int]]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            anchors.append(
-                Anchor(int(data["seq"]), str(data["hash"]), str(data["at"]),
-                       str(data["key_id"]), str(data["seal"]), number)
-            )  # fmt: skip
+            anchors.append(_parse_anchor(line, number))
         except (ValueError, KeyError, TypeError):
             broken.append(number)
     return anchors, broken
@@ -230,11 +246,11 @@ def anchor_chain_head(*, path: Path | None = None) -> Anchor | None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     key = settings.GATEHOUSE_AUDIT_KEY
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        anchors, _ = read_anchors(path)
-        if anchors and anchors[-1].seq == head.last_seq and anchors[-1].hash == head.last_hash:
+        last = _last_anchor(fd)
+        if last is not None and (last.seq, last.hash) == (head.last_seq, head.last_hash):
             return None
         at = timezone.now().isoformat()
         seal = anchor_seal(key, head.last_seq, head.last_hash, at)
@@ -244,7 +260,7 @@ def anchor_chain_head(*, path: Path | None = None) -> Anchor | None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return Anchor(head.last_seq, head.last_hash, at, key_id(key), seal, len(anchors) + 1)
+    return Anchor(head.last_seq, head.last_hash, at, key_id(key), seal, 0)
 
 
 # --------------------------------------------------------------------------- verifying
