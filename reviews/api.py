@@ -109,7 +109,7 @@ class SubmissionViewSet(
         if denial:
             raise PermissionDenied(denial)
         scan = scan_request(
-            repository=submission.repository, commit=submission.commit,
+            repository=services.bound_repository(submission), commit=submission.commit,
             component=submission.component, actor=request.user, force=True,
         )  # fmt: skip
         return Response(ScanRunSerializer(scan).data, status=status.HTTP_202_ACCEPTED)

@@ -79,7 +79,7 @@ def resolve_branch_head(*, repository_url: str, branch: str) -> str:
         raise ValidationError({"repository_url": [str(exc)]}) from exc
 
 
-def _bound_repository(submission: Submission) -> Repository:
+def bound_repository(submission: Submission) -> Repository:
     """The submission's repository, while its component still holds it: once the office
     unbinds or reassigns it, the submission reaches it no more (no refresh, no scan)."""
     if submission.component.internal_repository_id != submission.repository_id:
@@ -499,14 +499,14 @@ def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
     denial = rules.refresh_denial(actor, submission)
     if denial:
         raise PermissionDenied(denial)
-    repository = _bound_repository(submission)
+    repository = bound_repository(submission)
     head = resolve_branch_head(repository_url=repository.url, branch=submission.branch)
     with transaction.atomic():
         locked = _lock_submission(submission.pk)
         denial = rules.refresh_denial(actor, locked)
         if denial:
             raise PermissionDenied(denial)
-        _bound_repository(locked)
+        bound_repository(locked)
         repository_record_head(repository=repository, branch=locked.branch, commit=head)
         old = locked.commit
         stale = 0
@@ -538,13 +538,13 @@ def submission_resubmit(*, submission: Submission, actor, response: str) -> Refr
     response = _required_text(response, "response", "Say what you changed for the reviewers.")
     if submission.state != SubmissionState.CHANGES_REQUESTED:
         raise ValidationError("Only a submission with requested changes can be resubmitted.")
-    repository = _bound_repository(submission)
+    repository = bound_repository(submission)
     head = resolve_branch_head(repository_url=repository.url, branch=submission.branch)
     with transaction.atomic():
         locked = _lock_submission(submission.pk)
         if locked.state != SubmissionState.CHANGES_REQUESTED:
             raise ValidationError("Only a submission with requested changes can be resubmitted.")
-        _bound_repository(locked)
+        bound_repository(locked)
         repository_record_head(repository=repository, branch=locked.branch, commit=head)
         old = locked.commit
         stale = 0

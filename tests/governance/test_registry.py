@@ -170,6 +170,10 @@ def test_the_office_reassigns_a_squatted_repository_and_the_squatter_loses_it(
     with pytest.raises(ValidationError, match="no longer registered"):
         submission_refresh(submission=squat, actor=world.alice)
     client = api(world.alice)
+    scans = ScanRun.objects.count()
+    rescan = client.post(f"/api/submissions/{squat.pk}/scan/")
+    assert rescan.status_code == 400 and "no longer registered" in str(rescan.json())
+    assert ScanRun.objects.count() == scans
     assert client.get("/api/scans/").json()["count"] == 0
     assert client.get("/api/findings/").json()["count"] == 0
     actions = list(AuditEvent.objects.filter(object_type="governance.repository")
