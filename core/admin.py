@@ -56,10 +56,19 @@ class AuditedAdminMixin:
                 self._before(request)[(obj._meta.label_lower, obj.pk)] = snapshot(stored)
         super().save_model(request, obj, form, change)
 
-    def _record(self, request, obj, action: str) -> None:
-        before = self._before(request).pop((obj._meta.label_lower, obj.pk), {})
+    def _record(self, request, obj, action: str, message) -> None:
+        model = obj._meta.label_lower
+        stashed = self._before(request).pop((model, obj.pk), None)
+        if action == "changed" and stashed is None:
+            # A change made outside save_model (the admin's password form): what Django
+            # says it changed, never the fields themselves.
+            audit_record(
+                actor=request.user, action="admin.changed", obj=obj, before={"model": model},
+                after={"model": model, "change": str(message)[:500]}, scope=_scope(obj),
+            )  # fmt: skip
+            return
         obj.refresh_from_db()
-        old, new = _changes(before, snapshot(obj))
+        old, new = _changes(stashed or {}, snapshot(obj))
         if action == "changed" and not old and not new:
             return
         audit_record(
@@ -70,11 +79,11 @@ class AuditedAdminMixin:
 
     # Called after save_related, so many-to-many and inlines are already saved.
     def log_addition(self, request, obj, message):
-        self._record(request, obj, "added")
+        self._record(request, obj, "added", message)
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        self._record(request, obj, "changed")
+        self._record(request, obj, "changed", message)
         return super().log_change(request, obj, message)
 
     def save_formset(self, request, form, formset, change):

@@ -126,3 +126,14 @@ def test_an_admin_save_that_changes_nothing_writes_nothing(office, world):
     )  # fmt: skip
     assert response.status_code == 302
     assert AuditEvent.objects.count() == before
+
+
+def test_a_password_set_in_the_admin_is_audited_without_the_password(office, world):
+    response = office.post(
+        f"/admin/auth/user/{world.bob.pk}/password/",
+        {"password1": "a-new-Secret-9876", "password2": "a-new-Secret-9876"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    (event,) = _events("auth.user")
+    assert event.after["change"] and "Secret" not in str(event.after)
+    assert "password" not in event.after
