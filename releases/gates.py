@@ -83,6 +83,9 @@ class ScanState:
     url: str
     status: str  # queued, running, done, failed, incomplete
     error: str = ""
+    #: Files an incomplete scan could not read (the first few).
+    unread: tuple[str, ...] = ()
+    unread_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -209,8 +212,12 @@ def _needs_complete_scan(ctx: GateContext) -> Outcome | None:
     if scan.status == "failed":
         return blocked(f"The scan of {short} failed: {scan.error or 'see the scan'}.", link)
     if scan.status == "incomplete":
+        unread = ""
+        if scan.unread and ", ".join(scan.unread[:1]) not in scan.error:
+            more = scan.unread_count - len(scan.unread)
+            unread = f"; not read: {', '.join(scan.unread)}" + (f" and {more} more" if more else "")
         return blocked(
-            f"The scan of {short} is incomplete ({scan.error or 'a limit was hit'}); "
+            f"The scan of {short} is incomplete ({scan.error or 'a limit was hit'}{unread}); "
             "a scan cut short never counts as clean. Rescan with a higher limit.",
             link,
         )

@@ -207,8 +207,12 @@ def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list
         submit_url=reverse("reviews:submit") + f"?component={component.slug}",
         review=_review_state(component, release.commit),
         scan=gates.ScanState(
-            url=reverse("scans:scan", kwargs={"pk": scan.pk}), status=scan.status, error=scan.error
-        )
+            url=reverse("scans:scan", kwargs={"pk": scan.pk}),
+            status=scan.status,
+            error=scan.error,
+            unread=tuple(path for path, _ in scan.unread[:5]),
+            unread_count=len(scan.unread),
+        )  # fmt: skip
         if scan
         else None,
         findings=_finding_refs(scan, waived_fingerprints) if scan else (),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from scans.models import Finding, ScanPolicy, ScanRun
+from scans.models import BaselineEntry, Finding, ScanPolicy, ScanRun
 
 
 @admin.register(ScanPolicy)
@@ -23,3 +23,11 @@ class FindingAdmin(ReadOnlyAdmin):
     list_display = ["id", "scan", "kind", "rule", "severity", "path", "line", "state"]
     list_filter = ["kind", "severity", "state"]
     search_fields = ["path", "rule"]
+
+
+@admin.register(BaselineEntry)
+class BaselineEntryAdmin(ReadOnlyAdmin):
+    """Imported with ``manage.py import_baseline``, audited."""
+
+    list_display = ["component", "fingerprint", "source", "imported_by", "imported_at"]
+    search_fields = ["fingerprint", "component__slug"]

@@ -11,12 +11,17 @@ What depends on where a file sits (the Open Core boundary) is applied after the 
 an internal reference blocks in the open scope and is only informational inside
 ``internal_paths``; a denied license blocks in the open scope.
 
-A scan that hits a limit (time, blob size is per file) ends with ``incomplete`` set and
-whatever it found so far: never reported as clean.
+Text is decoded before any detector reads it (scans.detectors.text: UTF-8, UTF-16/32 by
+byte-order mark or by their NUL pattern, Latin-1), and a file over the blob limit is
+streamed in overlapping chunks rather than skipped; what cannot be read (a time limit,
+a wide-encoded file too large to hold) is named in ``unread``, and the scan ends with
+``incomplete`` set and whatever it found so far: never reported as clean.
 
 Nothing derived from a secret's value is kept without a key: a secret's fingerprint is an
-HMAC under the caller's ``fingerprint_key``, and the detector results of a blob with a
-secret in it are not cached (the plain hash of the value they carry stays in memory).
+HMAC under the caller's ``fingerprint_key``, and in the cache a secret's identity (the
+plain hash of its value, which the fingerprint needs) is sealed with that key (XORed with
+an HMAC of the cache key and its place, a pad no two entries share). Without a key, the
+results of a blob with a secret in it are not cached at all.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Protocol
 
 import vcs
 from scans.detectors.base import Detector, Finding, Kind, Policy, Severity
+from scans.detectors.text import as_utf8, detect_encoding
 
 # --------------------------------------------------------------------------- detectors
 
@@ -58,7 +64,7 @@ def default_detectors() -> tuple[Detector, ...]:
     )
 
 
-ENGINE_REVISION = "1"
+ENGINE_REVISION = "2"
 
 
 def engine_version(detectors: Sequence[Detector] | None = None) -> str:
@@ -191,6 +197,11 @@ class ScanFinding:
         }
         if self.license:
             out["license"] = self.license
+        for key in ("holder", "years"):  # copyrights: who and when, apart
+            if key in self.data:
+                out[key] = self.data[key]
+        if self.data:
+            out["data"] = self.data
         return out
 
 
@@ -204,6 +215,8 @@ class ScanResult:
     cached: int = 0
     seconds: float = 0.0
     incomplete: str = ""
+    #: Files the scan could not read, with why: (path, reason).
+    unread: list[tuple[str, str]] = field(default_factory=list)
 
     def stats(self) -> dict:
         return {
@@ -240,18 +253,112 @@ def cache_key(blob_sha: str, filename: str, version: str, policy_version: str) -
     return hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _is_binary(data: bytes) -> bool:
-    return b"\0" in data[:8192]
+_BINARY = Finding(Kind.HYGIENE, "binary-file", Severity.INFO, 0, "Binary file.").to_dict()
+
+
+def _pad(key: bytes, cache_key: str, index: int) -> bytes:
+    return hmac.new(key, f"identity\0{cache_key}\0{index}".encode(), hashlib.sha256).digest()
+
+
+def _xor(identity: str, pad: bytes) -> str:
+    return bytes(a ^ b for a, b in zip(bytes.fromhex(identity), pad, strict=True)).hex()
+
+
+def _seal(key: bytes, cache_key: str, found: list[dict]) -> list[dict]:
+    """The blob's results as the cache keeps them: each secret's identity XORed with a pad
+    only the key can make (unique to this cache entry and position)."""
+    sealed = []
+    for index, item in enumerate(found):
+        identity = item.get("identity", "")
+        if item["kind"] == Kind.SECRET and len(identity) == 64:
+            item = {**item, "identity": _xor(identity, _pad(key, cache_key, index)), "sealed": 1}
+        sealed.append(item)
+    return sealed
+
+
+def _unseal(key: bytes, cache_key: str, found: list[dict]) -> list[dict] | None:
+    """The cached results with the identities opened; None (a miss) without the key."""
+    if not any(item.get("sealed") for item in found):
+        return found
+    if not key:
+        return None
+    plain = []
+    for index, item in enumerate(found):
+        if item.get("sealed"):
+            identity = _xor(item["identity"], _pad(key, cache_key, index))
+            item = {k: v for k, v in item.items() if k != "sealed"} | {"identity": identity}
+        plain.append(item)
+    return plain
+
+
+def scan_text(text: bytes, filename: str, policy: Policy, detectors=None) -> list[dict]:
+    """Every detector over UTF-8 text."""
+    found: list[dict] = []
+    for detector in detectors or default_detectors():
+        found.extend(f.to_dict() for f in detector.scan(text, filename=filename, policy=policy))
+    return found
 
 
 def scan_blob(data: bytes, filename: str, policy: Policy, detectors=None) -> list[dict]:
-    """Every detector over one blob; the cacheable, path-independent result."""
-    if _is_binary(data):
-        return [Finding(Kind.HYGIENE, "binary-file", Severity.INFO, 0, "Binary file.").to_dict()]
-    found: list[dict] = []
-    for detector in detectors or default_detectors():
-        found.extend(f.to_dict() for f in detector.scan(data, filename=filename, policy=policy))
-    return found
+    """Every detector over one blob, decoded to UTF-8 first; the cacheable,
+    path-independent result. A blob that is not text in any encoding is binary."""
+    text = as_utf8(data)
+    if text is None:
+        return [dict(_BINARY)]
+    return scan_text(text, filename, policy, detectors)
+
+
+#: Detector data that holds line numbers (moved with a chunk's offset).
+_LINE_KEYS = ("pair_line",)
+_LINES_KEYS = ("lines",)
+
+
+def scan_large_blob(
+    mirror: Path,
+    sha: str,
+    filename: str,
+    policy: Policy,
+    *,
+    deadline: float,
+    chunk_bytes: int,
+) -> list[dict] | str:
+    """A blob too large to hold, read in overlapping chunks (vcs.stream_blob): the same
+    findings as scan_blob, line numbers of the whole file, each finding once. Whole-file
+    findings (line 0) come from the first chunk only. Returns the reason instead when it
+    cannot be read in parts (a UTF-16/32 file: its line breaks are not single bytes)."""
+    merged: dict[tuple, dict] = {}
+    encoding = None
+    for first_line, chunk in vcs.stream_blob(
+        mirror, sha, chunk_bytes=chunk_bytes, overlap_lines=20, deadline=deadline
+    ):
+        if encoding is None:
+            encoding = detect_encoding(chunk)
+            if encoding is None:
+                return [dict(_BINARY)]
+            if encoding not in ("utf-8", "latin-1"):
+                return f"a {encoding.upper()} file too large to read whole"
+        if encoding == "latin-1":
+            text = chunk.decode("latin-1").encode("utf-8")
+        else:
+            text = chunk.replace(b"\0", b" ")
+        for item in scan_text(text, filename, policy):
+            if not item.get("line"):
+                if first_line != 1:
+                    continue
+            else:
+                item["line"] += first_line - 1
+                data = item.get("data")
+                if data:
+                    for key in _LINE_KEYS:
+                        if isinstance(data.get(key), int):
+                            data[key] += first_line - 1
+                    for key in _LINES_KEYS:
+                        if isinstance(data.get(key), list):
+                            data[key] = [n + first_line - 1 for n in data[key]]
+            identity = (item["kind"], item["rule"], item.get("line", 0),
+                        item.get("identity", ""), item["message"])  # fmt: skip
+            merged.setdefault(identity, item)
+    return list(merged.values())
 
 
 def _scan_batch(batch: list[tuple[str, str, bytes]], policy: Policy) -> dict[str, list[dict]]:
@@ -297,13 +404,6 @@ def scan_commit(
             result.findings.append(
                 _hygiene(path, "symlink", Severity.INFO, "Symbolic link: listed, never followed.")
             )
-        elif entry.size is not None and entry.size > limits.max_blob_bytes:
-            result.skipped += 1
-            result.findings.append(
-                _hygiene(path, "oversized-file", Severity.WARNING,
-                         f"{entry.size} bytes, over the {limits.max_blob_bytes}-byte limit: "
-                         "not scanned.")
-            )  # fmt: skip
         else:
             blobs.append(entry)
     result.files = len(blobs)
@@ -312,12 +412,20 @@ def scan_commit(
     keys = {
         e.path: cache_key(e.sha, posixpath.basename(e.path), version, policy_version) for e in blobs
     }
-    per_key: dict[str, list[dict]] = dict(cache.get_many(set(keys.values())))
+    per_key: dict[str, list[dict]] = {}
+    for key, found in cache.get_many(set(keys.values())).items():
+        opened = _unseal(fingerprint_key, key, found)
+        if opened is not None:
+            per_key[key] = opened
     result.cached = sum(1 for e in blobs if keys[e.path] in per_key)
-    todo = {}
+    todo, large = {}, {}
     for entry in blobs:
         key = keys[entry.path]
-        if key not in per_key and key not in todo:
+        if key in per_key or key in todo or key in large:
+            continue
+        if entry.size is not None and entry.size > limits.max_blob_bytes:
+            large[key] = entry
+        else:
             todo[key] = entry
     done = len(blobs) - len(todo)
     if progress:
@@ -329,14 +437,50 @@ def scan_commit(
             mirror=mirror, todo=todo, policy=policy, limits=limits, deadline=deadline,
             result=result, progress=progress, done=done, total=len(blobs), workers=workers,
         )  # fmt: skip
+        for key, entry in large.items():
+            result.findings.append(
+                _hygiene(entry.display_path, "large-file", Severity.INFO,
+                         f"{entry.size} bytes, over the {limits.max_blob_bytes}-byte blob limit: "
+                         "read in overlapping parts.")
+            )  # fmt: skip
+            found = scan_large_blob(
+                mirror, entry.sha, posixpath.basename(entry.path), policy, deadline=deadline,
+                chunk_bytes=min(limits.max_blob_bytes, 1 << 20) or 1 << 20,
+            )  # fmt: skip
+            if isinstance(found, str):
+                result.unread.append((entry.display_path, found))
+            else:
+                fresh[key] = found
     except vcs.LimitExceeded as exc:
         limit = getattr(exc, "limit", "") or "a"
         result.incomplete = f"{limit.replace('_', ' ')} limit: {exc}"
     finally:
-        keep = {k: v for k, v in fresh.items() if not any(i["kind"] == Kind.SECRET for i in v)}
+        keep = {}
+        for key, found in fresh.items():
+            if any(i["kind"] == Kind.SECRET for i in found):
+                if not fingerprint_key:
+                    continue  # nothing to seal its identities with: not cached
+                found = _seal(fingerprint_key, key, found)
+            keep[key] = found
         if keep:
             cache.put_many(keep)
     per_key.update(fresh)
+    unread_keys = {keys[e.path] for e in blobs if keys[e.path] not in per_key}
+    if unread_keys:
+        named = {path for path, _ in result.unread}
+        reason = "not reached before the scan's limit" if result.incomplete else "not read"
+        result.unread.extend(
+            (e.display_path, reason)
+            for e in blobs
+            if keys[e.path] in unread_keys and e.display_path not in named
+        )
+    result.skipped = len(result.unread)
+    if result.unread and not result.incomplete:
+        shown = ", ".join(path for path, _ in result.unread[:5])
+        more = f" and {len(result.unread) - 5} more" if len(result.unread) > 5 else ""
+        result.incomplete = (
+            f"{len(result.unread)} file(s) could not be read: {shown}{more} ({result.unread[0][1]})"
+        )
 
     licensed_paths: set[str] = set()
     for entry in blobs:
@@ -345,7 +489,7 @@ def scan_commit(
             continue  # not reached before a limit
         result.bytes += entry.size or 0
         for item in found:
-            finding = _place(item, entry.display_path, boundary, fingerprint_key)
+            finding = _place(item, entry.display_path, boundary, fingerprint_key, policy)
             result.findings.append(finding)
             if finding.kind == Kind.LICENSE and finding.license:
                 licensed_paths.add(entry.display_path)
@@ -411,15 +555,51 @@ def _hygiene(path: str, rule: str, severity: str, message: str) -> ScanFinding:
                        message=message, identity=rule)  # fmt: skip
 
 
-def _place(item: dict, path: str, boundary: Boundary, fingerprint_key: bytes) -> ScanFinding:
-    """A cached, path-free finding placed at ``path``, its severity set by the boundary."""
+_FIXTURE_FOLDERS = frozenset({
+    "test", "tests", "__tests__", "testing", "spec", "specs", "testdata", "test-data",
+    "test_data", "fixtures", "fixture", "__fixtures__", "__mocks__", "mocks", "e2e",
+    "testfiles", "test-resources", "testresources",
+})  # fmt: skip
+_FIXTURE_NAME = re.compile(
+    r"(^test_.*\.py$|_test\.(py|go|rb|exs?)$|^conftest\.py$|\.(test|spec)\.[cm]?[jt]sx?$"
+    r"|(Test|Tests|IT|Spec)\.(java|kt|scala|groovy|cs)$|_spec\.rb$)"
+)
+#: Secret rules that a fixture's made-up value takes as readily as a real one: the value
+#: only has to be assigned to a name, sit in a URL or header, or be any private key or JWT.
+#: A value in a provider's own format (with its checksum or structure) is not downgraded.
+GENERIC_SECRET_RULES = frozenset({
+    "keyword-secret", "password-assignment", "url-credentials", "bearer-token", "basic-auth",
+    "private-key", "jwt", "aws-secret-key", "gcp-service-account", "gcp-authorized-user",
+})  # fmt: skip
+
+
+def is_fixture_path(path: str) -> bool:
+    """Tests and test resources (``src/test/resources``, ``testdata/``, ``*_test.go``,
+    ``*.spec.ts``...): where made-up credentials live."""
+    parts = path.lower().split("/")
+    if any(part in _FIXTURE_FOLDERS for part in parts[:-1]):
+        return True
+    return bool(_FIXTURE_NAME.search(path.rsplit("/", 1)[-1]))
+
+
+def _place(
+    item: dict, path: str, boundary: Boundary, fingerprint_key: bytes, policy: Policy
+) -> ScanFinding:
+    """A cached, path-free finding placed at ``path``, its severity set by the boundary.
+    A secret in a test or test resource is marked a likely fixture and, unless it is in a
+    provider's own format, takes the policy's fixture severity (a warning by default)."""
     kind = item["kind"]
     severity = item["severity"]
+    data = item.get("data", {})
     scope = boundary.scope(path)
     if kind == Kind.INTERNAL_REF:
         severity = Severity.BLOCKING if scope == "open" else Severity.INFO
     elif kind == Kind.LICENSE and severity == Severity.BLOCKING and scope != "open":
         severity = Severity.WARNING
+    elif kind == Kind.SECRET and is_fixture_path(path):
+        data = {**data, "fixture": True}
+        if severity == Severity.BLOCKING and item["rule"] in GENERIC_SECRET_RULES:
+            severity = policy.fixture_severity
     return ScanFinding(
         path=path,
         line=item.get("line", 0),
@@ -430,7 +610,7 @@ def _place(item: dict, path: str, boundary: Boundary, fingerprint_key: bytes) ->
         excerpt=item.get("excerpt", ""),
         identity=item.get("identity", ""),
         license=item.get("license"),
-        data=item.get("data", {}),
+        data=data,
         fingerprint_key=fingerprint_key,
     )
 
@@ -441,6 +621,63 @@ def _license_keys(expression: str) -> set[str]:
         for token in re.split(r"[\s()]+", expression or "")
         if token and token.upper() not in {"AND", "OR", "WITH"}
     }
+
+
+def _by_reference(blobs, per_key, keys) -> dict[str, ScanFinding]:
+    """For each file whose header points at another file for its license ("see LICENSE",
+    "see copyright notice in zlib.h"), that file's license, as a finding of the pointing
+    file: resolved in the same folder first, then each folder above, up to the root."""
+    licenses: dict[str, str] = {}  # display path -> license
+    by_name: dict[str, list[str]] = {}
+    for entry in blobs:
+        path = entry.display_path
+        found = [i["license"] for i in per_key.get(keys[entry.path], ())
+                 if i["kind"] == Kind.LICENSE and i.get("license")]  # fmt: skip
+        if found:
+            licenses[path] = " AND ".join(dict.fromkeys(found))
+        by_name.setdefault(posixpath.basename(path).lower(), []).append(path)
+    resolved: dict[str, ScanFinding] = {}
+    for entry in blobs:
+        path = entry.display_path
+        for item in per_key.get(keys[entry.path], ()):
+            if item["kind"] != Kind.LICENSE or item["rule"] != "license-reference":
+                continue
+            reference = (item.get("data") or {}).get("reference", "")
+            target = _find_referenced(path, reference, by_name)
+            license = licenses.get(target) if target else None
+            if license:
+                resolved[path] = ScanFinding(
+                    path=path, line=item.get("line", 0), kind=Kind.LICENSE,
+                    rule="license-by-reference", severity=Severity.INFO,
+                    message=f"Licensed by reference to {target}: {license}.",
+                    identity=f"{target}:{license}", license=license,
+                    data={"source": "reference", "reference": target},
+                )  # fmt: skip
+            else:
+                resolved[path] = _hygiene(
+                    path,
+                    "license-reference-unresolved",
+                    Severity.WARNING,
+                    f"The header refers to {reference or 'another file'} for its license; "
+                    "no such file with a recognised license is in the tree.",
+                )
+            break
+    return resolved
+
+
+def _find_referenced(path: str, reference: str, by_name: dict[str, list[str]]) -> str | None:
+    reference = reference.strip().strip("'\"`").lstrip("./")
+    if not reference:
+        return None
+    candidates = by_name.get(posixpath.basename(reference).lower(), [])
+    folder = posixpath.dirname(path)
+    while True:
+        for candidate in candidates:
+            if posixpath.dirname(candidate) == folder:
+                return candidate
+        if not folder:
+            return None
+        folder = posixpath.dirname(folder)
 
 
 def _repository_hygiene(blobs, licensed_paths, per_key, keys, boundary) -> list[ScanFinding]:
@@ -458,19 +695,25 @@ def _repository_hygiene(blobs, licensed_paths, per_key, keys, boundary) -> list[
                 _hygiene("", f"missing-{label.lower().replace('_', '-')}", Severity.WARNING,
                          f"No {label} file at the top level, in .github/ or in docs/.")
             )  # fmt: skip
+    references = _by_reference(blobs, per_key, keys)
+    findings.extend(references.values())
     allowed = _license_keys(boundary.license)
     for entry in blobs:
         path = entry.display_path
         if boundary.scope(path) != "open":
             continue
         extension = posixpath.splitext(path)[1].lower()
-        if extension in SOURCE_EXTENSIONS and path not in licensed_paths:
+        if extension in SOURCE_EXTENSIONS and path not in licensed_paths and path not in references:
             findings.append(
                 _hygiene(path, "missing-license-header", Severity.WARNING,
                          "Source file in the open scope without a license header or SPDX tag.")
             )  # fmt: skip
         if allowed:
-            for item in per_key.get(keys[entry.path], ()):
+            items = list(per_key.get(keys[entry.path], ()))
+            if path in references and references[path].license:
+                items.append({"kind": Kind.LICENSE, "license": references[path].license,
+                              "line": references[path].line})  # fmt: skip
+            for item in items:
                 found = item.get("license")
                 if item["kind"] == Kind.LICENSE and found and not (_license_keys(found) & allowed):
                     findings.append(

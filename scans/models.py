@@ -16,6 +16,10 @@ class ScanPolicy(models.Model):
     internal_patterns = models.JSONField(default=list, blank=True)
     licenses_allowed = models.JSONField(default=list, blank=True)
     licenses_denied = models.JSONField(default=list, blank=True)
+    #: A secret in a test or test resource that is not in a provider's own format.
+    fixture_severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.WARNING
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -32,6 +36,7 @@ class ScanPolicy(models.Model):
             internal_patterns=tuple(self.internal_patterns),
             licenses_allowed=tuple(self.licenses_allowed),
             licenses_denied=tuple(self.licenses_denied),
+            fixture_severity=self.fixture_severity,
         )
 
 
@@ -69,6 +74,9 @@ class ScanRun(TimeStampedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
+    #: Files the scan could not read and why, [[path, reason], ...] (at most 500): an
+    #: incomplete scan says which.
+    unread = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -127,3 +135,28 @@ class Finding(models.Model):
             and self.state != TriageState.OPEN
             and self.confirmed_at is None
         )
+
+
+class BaselineEntry(models.Model):
+    """A finding the open-source office accepted in bulk, by fingerprint, for one component
+    (a baseline imported from an earlier review or another Gatehouse). A later scan's
+    finding with that fingerprint starts out accepted, with the baseline as its reason."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="baseline")
+    fingerprint = models.CharField(max_length=64)
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=200)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["component", "fingerprint"], name="one_baseline_entry_per_fingerprint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"baseline {self.fingerprint[:12]} of {self.component}"

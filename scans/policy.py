@@ -12,7 +12,9 @@ from governance.validators import normalize_spdx_expression
 SHAPE: dict[str, set[str]] = {
     "internal_references": {"domains", "packages", "email_domains", "patterns"},
     "licenses": {"allowed", "denied"},
+    "secrets": {"fixture_severity"},
 }
+SEVERITIES = ("info", "warning", "blocking")
 
 
 def _strings(value, where: str) -> list[str]:
@@ -23,7 +25,7 @@ def _strings(value, where: str) -> list[str]:
     return [v.strip() for v in value]
 
 
-def parse_policy_yaml(text: str) -> dict[str, list[str]]:
+def parse_policy_yaml(text: str) -> dict[str, list[str] | str]:
     """Return the ScanPolicy fields from YAML text, or raise ValidationError saying what is
     wrong (unknown keys, wrong types, bad regexes, unknown license ids)."""
     try:
@@ -46,6 +48,9 @@ def parse_policy_yaml(text: str) -> dict[str, list[str]]:
             )
     refs = document.get("internal_references") or {}
     licenses = document.get("licenses") or {}
+    fixture_severity = (document.get("secrets") or {}).get("fixture_severity", "warning")
+    if fixture_severity not in SEVERITIES:
+        raise ValidationError(f"secrets.fixture_severity must be one of {', '.join(SEVERITIES)}.")
     fields = {
         "internal_domains": _strings(refs.get("domains"), "internal_references.domains"),
         "internal_packages": _strings(refs.get("packages"), "internal_references.packages"),
@@ -55,6 +60,7 @@ def parse_policy_yaml(text: str) -> dict[str, list[str]]:
         "internal_patterns": _strings(refs.get("patterns"), "internal_references.patterns"),
         "licenses_allowed": _strings(licenses.get("allowed"), "licenses.allowed"),
         "licenses_denied": _strings(licenses.get("denied"), "licenses.denied"),
+        "fixture_severity": fixture_severity,
     }
     for pattern in fields["internal_patterns"]:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from functools import partial
 from pathlib import Path
@@ -14,11 +15,13 @@ from django.utils import timezone
 
 import vcs
 from core.audit import audit_record
+from core.validators import has_control_characters
 from governance.models import Component, Repository
 from governance.repositories import git_credentials
+from governance.rules import has_stake
 from scans import engine, rules
 from scans.enums import ScanStatus, TriageState
-from scans.models import BlobResult, Finding, ScanPolicy, ScanRun
+from scans.models import BaselineEntry, BlobResult, Finding, ScanPolicy, ScanRun
 from scans.selectors import previous_finished_scan
 from scans.signals import finding_triaged, scan_finished
 
@@ -167,6 +170,7 @@ def scan_execute(*, scan_id: int) -> ScanRun | None:
             scan.files_skipped = result.skipped
             scan.bytes_scanned = result.bytes
             scan.seconds = result.seconds
+            scan.unread = [list(item) for item in result.unread[:500]]
         scan.status = status
         scan.error = error
         scan.finished_at = timezone.now()
@@ -184,6 +188,11 @@ def _store_findings(*, scan: ScanRun, result: engine.ScanResult) -> None:
     if before is not None:
         for old in before.findings.exclude(state=TriageState.OPEN).exclude(state=TriageState.FIXED):
             carried[old.fingerprint] = old
+    baseline = (
+        {b.fingerprint: b for b in BaselineEntry.objects.filter(component=scan.component_id)}
+        if scan.component_id
+        else {}
+    )
     rows = []
     seen = set()
     for found in result.findings:
@@ -192,26 +201,124 @@ def _store_findings(*, scan: ScanRun, result: engine.ScanResult) -> None:
             continue  # the same thing twice in one file (e.g. a key repeated)
         seen.add(fingerprint)
         old = carried.get(fingerprint)
-        rows.append(
-            Finding(
-                scan=scan, kind=found.kind, rule=found.rule[:64], severity=found.severity,
-                path=found.path[:1000], line=found.line, message=found.message[:500],
-                excerpt=found.excerpt[:300], license=(found.license or "")[:200],
-                data=found.data, fingerprint=fingerprint,
-                state=old.state if old else TriageState.OPEN,
-                triaged_by_id=old.triaged_by_id if old else None,
-                triage_reason=old.triage_reason if old else "",
-                triaged_at=old.triaged_at if old else None,
-                confirmed_by_id=old.confirmed_by_id if old else None,
-                confirmed_at=old.confirmed_at if old else None,
-            )
+        accepted = baseline.get(fingerprint) if old is None else None
+        row = Finding(
+            scan=scan, kind=found.kind, rule=found.rule[:64], severity=found.severity,
+            path=found.path[:1000], line=found.line, message=found.message[:500],
+            excerpt=found.excerpt[:300], license=(found.license or "")[:200],
+            data=found.data, fingerprint=fingerprint,
+            state=old.state if old else TriageState.OPEN,
+            triaged_by_id=old.triaged_by_id if old else None,
+            triage_reason=old.triage_reason if old else "",
+            triaged_at=old.triaged_at if old else None,
+            confirmed_by_id=old.confirmed_by_id if old else None,
+            confirmed_at=old.confirmed_at if old else None,
         )  # fmt: skip
+        if accepted is not None:
+            _accept_from_baseline(row, accepted)
+        rows.append(row)
     Finding.objects.bulk_create(rows, batch_size=1000)
     if before is not None and not result.incomplete:
         before.findings.filter(state=TriageState.OPEN).exclude(fingerprint__in=seen).update(
             state=TriageState.FIXED, triage_reason="Gone from a later scan.",
             triaged_at=timezone.now(),
         )  # fmt: skip
+
+
+def _accept_from_baseline(finding: Finding, entry: BaselineEntry) -> None:
+    finding.state = TriageState.ACCEPTED_RISK
+    finding.triage_reason = (
+        f"In the baseline {entry.source}" + (f": {entry.reason}" if entry.reason else ".")
+    )[:2000]
+    finding.triaged_by_id = entry.imported_by_id
+    finding.triaged_at = entry.imported_at
+    # The import is the office's own audited decision: it stands as the second pair of eyes.
+    finding.confirmed_by_id = entry.imported_by_id
+    finding.confirmed_at = entry.imported_at
+
+
+_FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+
+
+def baseline_import(*, component: Component, actor, document, source: str) -> int:
+    """Accept findings of ``component`` in bulk by fingerprint: ``document`` is a JSON list
+    of fingerprints or of ``{"fingerprint", "reason"}`` objects, or ``{"baseline": [...]}``
+    as ``export_baseline`` writes it. The open-source office only, and not for a
+    component it has a stake in. Entries already there are kept. Open findings of the
+    component's scans with those fingerprints are accepted at once (and the gates
+    re-evaluated); later scans start them out accepted. One audit event with the count
+    and the source. Returns the number of new entries; ValidationError, writing nothing,
+    for a malformed document."""
+    if not (actor.is_authenticated and actor.is_superuser):
+        raise PermissionDenied("Only the open-source office (admins) imports baselines.")
+    stake = has_stake(actor, component)
+    if stake:
+        raise PermissionDenied(f"{stake}; another member of the office imports its baseline.")
+    items = document.get("baseline") if isinstance(document, dict) else document
+    if not isinstance(items, list) or len(items) > 100_000:
+        raise ValidationError("A baseline is a list of fingerprints (at most 100,000).")
+    entries: dict[str, str] = {}
+    for number, item in enumerate(items, start=1):
+        fingerprint, reason = (item, "") if isinstance(item, str) else (
+            (item.get("fingerprint"), item.get("reason", "")) if isinstance(item, dict)
+            else (None, "")
+        )  # fmt: skip
+        if not isinstance(fingerprint, str) or not _FINGERPRINT.match(fingerprint):
+            raise ValidationError(f"Entry {number} has no fingerprint (64 hex digits).")
+        if not isinstance(reason, str) or has_control_characters(reason.replace("\n", " ")):
+            raise ValidationError(f"Entry {number} has a reason that is not plain text.")
+        entries[fingerprint] = reason.strip()[:500]
+    source = (source or "").strip()[:200] or "an imported baseline"
+    with transaction.atomic():
+        existing = set(
+            BaselineEntry.objects.filter(
+                component=component, fingerprint__in=list(entries)
+            ).values_list("fingerprint", flat=True)
+        )
+        new = [
+            BaselineEntry(
+                component=component, fingerprint=f, reason=r, source=source, imported_by=actor
+            )  # fmt: skip
+            for f, r in entries.items()
+            if f not in existing
+        ]
+        BaselineEntry.objects.bulk_create(new, batch_size=1000)
+        now = timezone.now()
+        accepted = Finding.objects.filter(
+            scan__component=component, state=TriageState.OPEN, fingerprint__in=list(entries)
+        ).update(
+            state=TriageState.ACCEPTED_RISK, triage_reason=f"In the baseline {source}.",
+            triaged_by=actor, triaged_at=now, confirmed_by=actor, confirmed_at=now,
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="baseline.imported", obj=component,
+            after={"source": source, "entries": len(entries), "new": len(new),
+                   "findings_accepted": accepted},
+            scope=component.audit_scope,
+        )  # fmt: skip
+        transaction.on_commit(
+            partial(finding_triaged.send, sender=Finding, component_id=component.pk)
+        )
+    return len(new)
+
+
+def baseline_export(*, component: Component) -> dict:
+    """The fingerprints the component's newest finished scan has set aside for good
+    (false positive or accepted risk, confirmed where it blocks), as import takes them."""
+    scan = (
+        ScanRun.objects.filter(component=component, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .first()
+    )
+    rows = []
+    if scan is not None:
+        for finding in scan.findings.filter(
+            state__in=[TriageState.FALSE_POSITIVE, TriageState.ACCEPTED_RISK]
+        ).order_by("path", "line"):
+            if not finding.awaits_confirmation:
+                rows.append({"fingerprint": finding.fingerprint,
+                             "reason": finding.triage_reason[:500]})  # fmt: skip
+    return {"component": component.slug, "baseline": rows}
 
 
 def finding_triage(*, finding: Finding, actor, state: str, reason: str) -> Finding:

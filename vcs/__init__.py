@@ -48,7 +48,9 @@ from vcs.tree import (
     changed_paths,
     list_tree,
     read_blobs,
+    resolve_commitish,
     resolve_ref,
+    stream_blob,
 )
 
 __all__ = [
@@ -85,7 +87,9 @@ __all__ = [
     "push",
     "read_blobs",
     "ref_commit",
+    "resolve_commitish",
     "resolve_ref",
+    "stream_blob",
     "tree_of",
     "validate_branch",
     "validate_url",

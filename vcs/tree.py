@@ -43,7 +43,9 @@ __all__ = [
     "changed_paths",
     "list_tree",
     "read_blobs",
+    "resolve_commitish",
     "resolve_ref",
+    "stream_blob",
 ]
 
 _HEADER_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) ([a-z]+) ([0-9]+)\n$")
@@ -117,16 +119,40 @@ def resolve_ref(mirror: Path, ref: str, *, timeout: float = 30) -> str:
     """
     if ref != "HEAD":
         _check_ref_name(ref, noun="Ref")
+    return _commit_of(
+        mirror, ref, timeout=timeout,
+        missing=f"'{ref}' is not a branch, tag or commit of this repository.",
+    )  # fmt: skip
+
+
+def _commit_of(mirror: Path, rev: str, *, timeout: float, missing: str) -> str:
+    """``rev-parse --verify --end-of-options <rev>^{commit}`` on a checked ``rev``."""
     result = _run_in_mirror(
         mirror,
-        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
         timeout=timeout,
-        action=f"Resolving '{ref}'",
+        action=f"Resolving '{rev}'",
     )
     sha = result.stdout.decode("ascii", "replace").strip()
     if result.returncode != 0 or not _SHA_RE.match(sha):
-        raise RefNotFound(f"'{ref}' is not a branch, tag or commit of this repository.")
+        raise RefNotFound(missing)
     return sha
+
+
+_COMMITISH_RE = re.compile(r"^[A-Za-z0-9._/@{}^~-]{1,255}$")
+
+
+def resolve_commitish(mirror: Path, rev: str, *, timeout: float = 30) -> str:
+    """The commit ``rev`` names, with git's revision syntax allowed (``HEAD~1``, ``v1.2^``,
+    ``main@{upstream}`` is refused for lack of a reflog in a mirror): checked to be plain
+    revision characters, never an option, and resolved with ``rev-parse --verify
+    --end-of-options <rev>^{commit}``. Raises InvalidRef, RefNotFound, GitTimeout or
+    VcsError."""
+    if not isinstance(rev, str) or not _COMMITISH_RE.match(rev) or rev.startswith("-"):
+        raise InvalidRef("Give a branch, a tag, a commit id or a revision such as HEAD~1.")
+    return _commit_of(
+        mirror, rev, timeout=timeout, missing=f"'{rev}' does not name a commit of this repository."
+    )
 
 
 def list_tree(mirror: Path, commit: str, *, timeout: float = 60) -> list[TreeEntry]:
@@ -406,6 +432,68 @@ class BlobReader:
 
 class _ObjectMissing(Exception):
     """Internal: a per-object error after which the stream is still in step."""
+
+
+def stream_blob(
+    mirror: Path,
+    sha: str,
+    *,
+    chunk_bytes: int = 1 << 20,
+    overlap_lines: int = 20,
+    deadline: float | None = None,
+) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(first line number, chunk)`` pieces of blob ``sha``, for a file too large to
+    hold whole: each chunk ends at a line break (a line longer than ``chunk_bytes`` is cut
+    there), and repeats the last ``overlap_lines`` lines of the one before, so a finding
+    that spans a few lines is seen whole in one of them. Memory stays at about two chunks
+    whatever the blob's size. Raises LimitExceeded(limit="time") after ``deadline``
+    (git is killed), VcsError when git cannot read the blob."""
+    _check_object_id(sha, what="blob id")
+    if chunk_bytes < 1024 or overlap_lines < 0:
+        raise ValueError("chunk_bytes must be at least 1024; overlap_lines non-negative")
+    command, env = _git_command([*_git_dir_args(Path(mirror)), "cat-file", "blob", sha])
+    proc = subprocess.Popen(  # noqa: S603 - argv built from checked parts, no shell
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env=env, cwd=mirror, close_fds=True, start_new_session=True,
+    )  # fmt: skip
+    timer = None
+    if deadline is not None:
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), _kill_process_group, [proc])
+        timer.daemon = True
+        timer.start()
+    try:
+        assert proc.stdout is not None
+        overlap, rest, line = b"", b"", 1  # ``overlap`` starts at line ``line``
+        while True:
+            block = proc.stdout.read(chunk_bytes)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise LimitExceeded("Reading a large file took longer than allowed.", limit="time")
+            if not block:
+                if rest:
+                    yield line, overlap + rest
+                break
+            data = overlap + rest + block
+            cut = data.rfind(b"\n") + 1 or len(data)
+            chunk, rest = data[:cut], data[cut:]
+            yield line, chunk
+            if chunk.endswith(b"\n"):
+                complete = chunk[:-1].split(b"\n")
+                tail = complete[-overlap_lines:] if overlap_lines else []
+                overlap = b"".join(t + b"\n" for t in tail)
+                if len(overlap) > chunk_bytes // 4:  # long lines: no room to repeat them
+                    tail, overlap = [], b""
+                line += len(complete) - len(tail)
+            else:  # one line longer than a chunk, cut: the rest continues on the same line
+                overlap = b""
+        if proc.wait() != 0:
+            raise VcsError(f"git could not read blob {sha}.")
+    finally:
+        if timer is not None:
+            timer.cancel()
+        _kill_process_group(proc)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def read_blobs(

@@ -66,12 +66,16 @@ class Policy:
     internal_patterns: Sequence[str] = ()
     licenses_allowed: Sequence[str] = ()
     licenses_denied: Sequence[str] = ()
+    #: The severity of a secret in a test or test resource that is not in a provider's own
+    #: format (a made-up password, a test TLS key): "warning" unless the policy says.
+    fixture_severity: str = "warning"
 
     @cached_property  # computed once per policy: the engine keys every blob with it
     def version(self) -> str:
         """A short hash of the content: cached results made under another policy are stale."""
         payload = json.dumps(
-            {k: sorted(v) for k, v in asdict(self).items()}, sort_keys=True
+            {k: sorted(v) if not isinstance(v, str) else v for k, v in asdict(self).items()},
+            sort_keys=True,
         ).encode()
         return hashlib.sha256(payload).hexdigest()[:16]
 

@@ -7,9 +7,7 @@ of the tests' scan policy.
 
 from __future__ import annotations
 
-import random
 import re
-import string
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -23,6 +21,7 @@ from scans.services import active_policy, scan_execute
 from tests.browser.conftest import field, login
 from tests.browser.test_review_flow import fill_new_component
 from tests.conftest import submit
+from tests.tokens import github_token
 
 DOMAIN = "corp.example-internal.net"
 HOST = f"db.{DOMAIN}"
@@ -34,9 +33,8 @@ REASON = "A revoked token from the 2019 load test; GitHub confirms it is dead."
 
 
 def made_up_github_token() -> str:
-    """A token in GitHub's format, drawn from a seeded source: the same on every run."""
-    rng = random.Random("gatehouse browser scan flow")
-    return "ghp_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(36))
+    """A token in GitHub's format, checksum included, the same on every run."""
+    return github_token("gatehouse browser scan flow")
 
 
 @pytest.fixture

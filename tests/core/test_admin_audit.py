@@ -93,7 +93,7 @@ def test_policies_edited_in_the_admin_are_audited(office, world):
         {
             "internal_domains": "[]", "internal_packages": "[]",
             "internal_email_domains": "[]", "internal_patterns": "[]",
-            "licenses_allowed": "[]", "licenses_denied": "[]",
+            "licenses_allowed": "[]", "licenses_denied": "[]", "fixture_severity": "warning",
         },
     )  # fmt: skip
     assert response.status_code == 302, response.content[:2000]

@@ -16,6 +16,7 @@ from config.celery import app as celery_app
 from reviews.models import ReviewTicket, SignOff
 from reviews.tasks import notify_ticket_reviewers
 from tests.conftest import World, approve, submit
+from tests.tokens import github_token
 
 pytestmark = [
     pytest.mark.redis,
@@ -138,7 +139,7 @@ def test_worker_scans_a_submission_on_the_scans_task(worker, make_repo, settings
 
     settings.GATEHOUSE_SCAN_ON_SUBMIT = True
     cast = World()
-    token = "ghp_" + "Q7a9ZkL2mN4pR8sT1vW3xY5zB6cD0eF2gH4j"
+    token = github_token("celery worker")
     submission = submit(cast, make_repo({"README.md": "# x\n", "app.py": f'T = "{token}"\n'}))
 
     assert wait_for(

@@ -4,8 +4,9 @@ from rest_framework.test import APIClient
 from scans.models import ScanPolicy
 from scans.services import scan_execute, scan_request
 from tests.conftest import submit
+from tests.tokens import github_token
 
-TOKEN = "ghp_" + "Q7a9ZkL2mN4pR8sT1vW3xY5zB6cD0eF2gH4j"
+TOKEN = github_token("scan api")
 
 
 @pytest.fixture

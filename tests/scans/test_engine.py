@@ -12,6 +12,7 @@ import vcs
 from scans import engine
 from scans.detectors.base import Policy
 from tests.gitrepo import GitRepo
+from tests.tokens import github_token
 
 POLICY = Policy(
     internal_domains=("corp.example-internal.net",),
@@ -20,7 +21,8 @@ POLICY = Policy(
     licenses_denied=("GPL-3.0-only",),
 )
 APACHE_HEADER = "# SPDX-License-Identifier: Apache-2.0\n"
-GITHUB_TOKEN = "ghp_" + "Q7a9ZkL2mN4pR8sT1vW3xY5zB6cD0eF2gH4j"
+GITHUB_TOKEN = github_token("engine")
+AWS_KEY = "AKIA" + "Z7QK3M9TWX4RB2NY"
 
 
 def make(tmp_path, files, name="repo") -> GitRepo:
@@ -85,17 +87,20 @@ def test_symlink_is_listed_never_followed_and_submodule_never_fetched(tmp_path):
     assert not marker.exists()
 
 
-def test_huge_and_binary_files_are_listed(tmp_path):
-    repo = make(tmp_path, {"README.md": "# x\n", "big.txt": "x" * 3_000_000})
+def test_huge_files_are_read_in_parts_and_binary_files_listed(tmp_path):
+    big = "".join(f"log line {n}\n" for n in range(1, 300_001)) + f'AWS_KEY = "{AWS_KEY}"\n'
+    repo = make(tmp_path, {"README.md": "# x\n", "big.txt": big})
     (repo.path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0" + bytes(range(256)) * 10)
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "binary")
 
-    result = scan(repo, tmp_path, limits=engine.Limits(max_blob_bytes=1_000_000))
+    result = scan(repo, tmp_path, limits=engine.Limits(max_blob_bytes=100_000))
 
-    assert ("big.txt", "oversized-file") in rules(result)
+    assert ("big.txt", "large-file") in rules(result)
     assert ("logo.png", "binary-file") in rules(result)
-    assert result.skipped == 1 and not result.incomplete
+    (key,) = [f for f in result.findings if f.path == "big.txt" and f.kind == "secret"]
+    assert key.line == 300_001  # the line of the whole file, not of a part
+    assert result.skipped == 0 and not result.incomplete and result.unread == []
 
 
 def test_time_limit_ends_incomplete_never_clean(tmp_path):

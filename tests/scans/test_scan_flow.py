@@ -13,8 +13,9 @@ from scans.enums import ScanStatus, TriageState
 from scans.models import Finding, ScanPolicy, ScanRun
 from scans.services import finding_triage, scan_execute, scan_request
 from tests.conftest import PASSWORD, approve, submit
+from tests.tokens import github_token
 
-TOKEN = "ghp_" + "Q7a9ZkL2mN4pR8sT1vW3xY5zB6cD0eF2gH4j"
+TOKEN = github_token("scan flow")
 CLEAN = {
     "README.md": "# mq\n", "LICENSE": "MIT License\n",
     "core/api.py": "# SPDX-License-Identifier: Apache-2.0\nx = 1\n",

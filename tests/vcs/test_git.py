@@ -474,7 +474,9 @@ def test_public_api_is_exported() -> None:
         "mirror_update",
         "normalize_url",
         "read_blobs",
+        "resolve_commitish",
         "resolve_ref",
+        "stream_blob",
         "validate_branch",
         "validate_url",
         # export.py: the Open Core workspace

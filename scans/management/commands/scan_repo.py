@@ -22,7 +22,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("target", help="A repository URL, or a local repository path.")
-        parser.add_argument("--ref", default="HEAD")
+        parser.add_argument(
+            "--ref", default="HEAD", help="Any commit-ish: a branch, a tag, a sha, HEAD~1."
+        )
         parser.add_argument("--policy", type=Path, help="A policy YAML file (default: stored)")
         parser.add_argument("--format", choices=["json", "table"], default="table")
         parser.add_argument("--open", action="append", default=[], help="open-scope glob")
@@ -39,7 +41,7 @@ class Command(BaseCommand):
                 max_size_bytes=settings.GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES,
                 credentials=git_credentials(),
             )  # fmt: skip
-            commit = vcs.resolve_ref(mirror, opts["ref"])
+            commit = vcs.resolve_commitish(mirror, opts["ref"])
             result = engine.scan_commit(
                 mirror=mirror, commit=commit, policy=policy,
                 boundary=engine.Boundary(opts["open"], opts["internal"], opts["license"]),
@@ -60,6 +62,7 @@ class Command(BaseCommand):
                         "findings": [f.to_json() for f in result.findings],
                         "stats": result.stats(),
                         **({"incomplete": result.incomplete} if result.incomplete else {}),
+                        **({"unread": result.unread} if result.unread else {}),
                     },
                     indent=2,
                 )
@@ -88,6 +91,7 @@ class Command(BaseCommand):
         if file is None:
             return active_policy().as_policy()
         try:
-            return Policy(**{k: tuple(v) for k, v in parse_policy_yaml(file.read_text()).items()})
+            fields = parse_policy_yaml(file.read_text())
+            return Policy(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
         except (OSError, ValidationError) as exc:
             raise CommandError(f"{file}: {exc}") from exc

@@ -15,67 +15,94 @@ def scan(text: str, filename: str = "module.py"):
 
 
 @pytest.mark.parametrize(
-    ("line", "holder", "years"),
+    ("line", "holder", "years", "year_list"),
     [
-        ("# Copyright (c) 2019-2023 Acme Corp.", "Acme Corp.", list(range(2019, 2024))),
-        ("// Copyright © 2020 Jane Doe <jane@x.org>", "Jane Doe <jane@x.org>", [2020]),
-        (" * (C) 2001, 2004 Foo Inc", "Foo Inc", [2001, 2004]),
+        (
+            "# Copyright (c) 2019-2023 Acme Corp.",
+            "Acme Corp.",
+            "2019-2023",
+            list(range(2019, 2024)),
+        ),
+        ("// Copyright © 2020 Jane Doe <jane@x.org>", "Jane Doe <jane@x.org>", "2020", [2020]),
+        (" * (C) 2001, 2004 Foo Inc", "Foo Inc", "2001, 2004", [2001, 2004]),
         (
             "# Copyright 2015 The Django Software Foundation",
             "The Django Software Foundation",
+            "2015",
             [2015],
         ),
-        ("# SPDX-FileCopyrightText: 2021 Bar Baz <bar@baz.org>", "Bar Baz <bar@baz.org>", [2021]),
-        ("SPDX-FileCopyrightText: © 2019 Foo Project", "Foo Project", [2019]),
-        ("SPDX-FileCopyrightText: Example Contributors", "Example Contributors", []),
+        (
+            "# SPDX-FileCopyrightText: 2021 Bar Baz <bar@baz.org>",
+            "Bar Baz <bar@baz.org>",
+            "2021",
+            [2021],
+        ),
+        ("SPDX-FileCopyrightText: © 2019 Foo Project", "Foo Project", "2019", [2019]),
+        ("SPDX-FileCopyrightText: Example Contributors", "Example Contributors", "", []),
         (
             "Portions copyright 2010-12 Example Ltd. All rights reserved.",
             "Example Ltd.",
+            "2010-12",
             [2010, 2011, 2012],
         ),
         (
             "Copyright (C) 2008, 2010-2012, 2015 Xavier Yu",
             "Xavier Yu",
+            "2008, 2010-2012, 2015",
             [2008, 2010, 2011, 2012, 2015],
         ),
         (
             "// Copyright (c) Microsoft Corporation. All rights reserved.",
             "Microsoft Corporation",
+            "",
             [],
         ),
-        ("// Copyright 2009 The Go Authors. All rights reserved.", "The Go Authors", [2009]),
-        ('__copyright__ = "Copyright 2020 Foo Bar"', "Foo Bar", [2020]),
-        ("Copyright (c) Foo Bar 2010-2012", "Foo Bar", [2010, 2011, 2012]),
-        ("<!-- Copyright 2022 Example GmbH -->", "Example GmbH", [2022]),
-        ("-- Copyright (C) 1999 by Ada Lovelace", "Ada Lovelace", [1999]),
+        (
+            "// Copyright 2009 The Go Authors. All rights reserved.",
+            "The Go Authors",
+            "2009",
+            [2009],
+        ),
+        ('__copyright__ = "Copyright 2020 Foo Bar"', "Foo Bar", "2020", [2020]),
+        ("Copyright (c) Foo Bar 2010-2012", "Foo Bar", "2010-2012", [2010, 2011, 2012]),
+        ("<!-- Copyright 2022 Example GmbH -->", "Example GmbH", "2022", [2022]),
+        ("-- Copyright (C) 1999 by Ada Lovelace", "Ada Lovelace", "1999", [1999]),
         (
             "Copyright: (c) 2021, Matt Smith <matt@example.net>",
             "Matt Smith <matt@example.net>",
+            "2021",
             [2021],
         ),
-        ("; COPYRIGHT 1995-2001 OLD CORP", "OLD CORP", list(range(1995, 2002))),
-        ("% Copyright 2018 - 2020 TeX Writer", "TeX Writer", [2018, 2019, 2020]),
+        ("; COPYRIGHT 1995-2001 OLD CORP", "OLD CORP", "1995-2001", list(range(1995, 2002))),
+        ("% Copyright 2018 - 2020 TeX Writer", "TeX Writer", "2018 - 2020", [2018, 2019, 2020]),
         (
             "Copyright (C) 1989, 1991 Free Software Foundation, Inc.",
             "Free Software Foundation, Inc.",
+            "1989, 1991",
             [1989, 1991],
         ),
-        ("&copy; 2024 Web Company", "Web Company", [2024]),
-        ("Copyright 2011-present Meta Platforms, Inc.", "Meta Platforms, Inc.", [2011]),
-        ("# Copyright: Ansible Project", "Ansible Project", []),
+        ("&copy; 2024 Web Company", "Web Company", "2024", [2024]),
+        (
+            "Copyright 2011-present Meta Platforms, Inc.",
+            "Meta Platforms, Inc.",
+            "2011-present",
+            [2011],
+        ),
+        ("# Copyright: Ansible Project", "Ansible Project", "", []),
         (
             "Copyright OpenJS Foundation and other contributors, https://openjsf.org/",
             "OpenJS Foundation and other contributors, https://openjsf.org",
+            "",
             [],
         ),
     ],
 )
-def test_statement_gives_holder_and_years(line, holder, years):
+def test_statement_gives_holder_and_years(line, holder, years, year_list):
     (finding,) = scan(f"#!/usr/bin/env python\n{line}\nimport os\n")
 
     assert finding.kind == Kind.COPYRIGHT
     assert finding.severity == Severity.INFO
-    assert finding.data == {"holder": holder, "years": years} | (
+    assert finding.data == {"holder": holder, "years": years, "year_list": year_list} | (
         {"portions": True} if line.startswith("Portions") else {}
     )
     assert finding.line == 2
@@ -137,25 +164,27 @@ def test_several_statements_in_one_header():
 
 
 @pytest.mark.parametrize(
-    ("source", "holder", "years"),
+    ("source", "holder", "years", "year_list"),
     [
         (
             "# Copyright (c) 2001, 2002, 2003, 2004,\n# 2005, 2006 Python Software Foundation\n",
             "Python Software Foundation",
+            "2001, 2002, 2003, 2004, 2005, 2006",
             [2001, 2002, 2003, 2004, 2005, 2006],
         ),
         (
             'notice of copyright, i.e., "Copyright (c)\n1995-2001 Corporation for National Research'
             ' Initiatives; All Rights\nReserved"\n',
             "Corporation for National Research Initiatives",
+            "1995-2001",
             list(range(1995, 2002)),
         ),
-        (" * Copyright (C)\n *   Example Networks Ltd.\n", "Example Networks Ltd.", []),
+        (" * Copyright (C)\n *   Example Networks Ltd.\n", "Example Networks Ltd.", "", []),
     ],
 )
-def test_statement_wrapped_onto_the_next_line(source, holder, years):
+def test_statement_wrapped_onto_the_next_line(source, holder, years, year_list):
     (finding,) = scan(source)
-    assert finding.data == {"holder": holder, "years": years}
+    assert finding.data == {"holder": holder, "years": years, "year_list": year_list}
     assert finding.line == 1
 
 
@@ -177,5 +206,5 @@ def test_binary_file_is_skipped():
 
 def test_invalid_utf8_is_tolerated():
     (finding,) = DETECTOR.scan(b"# Copyright 2020 Caf\xe9 Ltd.\n", filename="x.py", policy=Policy())
-    assert finding.data["years"] == [2020]
+    assert (finding.data["years"], finding.data["year_list"]) == ("2020", [2020])
     assert finding.data["holder"].startswith("Caf")

@@ -525,8 +525,6 @@ def test_license_field_holding_a_list_over_several_lines():
     "line",
     [
         'license = "BSD"',
-        '"license": "SEE LICENSE IN LICENSE.txt"',
-        "# License: see the LICENSE file",
         'LICENSE = "LICENSE"',
         "license: Proprietary",
         'if license == "MIT":',
@@ -538,6 +536,25 @@ def test_license_field_holding_a_list_over_several_lines():
 )
 def test_license_field_with_free_text_is_not_a_license(line):
     assert scan(f"{line}\n", "manifest") == []
+
+
+@pytest.mark.parametrize(
+    ("line", "reference"),
+    [
+        ('"license": "SEE LICENSE IN LICENSE.txt"', "LICENSE.txt"),
+        ("# License: see the LICENSE file", "LICENSE"),
+        ("The license: see the LICENSE file in the repository root.", "LICENSE"),
+    ],
+)
+def test_free_text_pointing_at_a_license_file_is_a_reference_not_a_license(line, reference):
+    # These were "nothing found" before license references existed: they name no license,
+    # but they do say where it is.
+    (finding,) = scan(f"{line}\n", "manifest")
+    assert (finding.rule, finding.license, finding.data["reference"]) == (
+        "license-reference",
+        None,
+        reference,
+    )
 
 
 def test_bsd_with_advertising_clause_is_bsd_4():
@@ -590,7 +607,6 @@ def test_header_line_is_where_the_notice_starts():
         "def check(user):\n    raise PermissionError('Permission denied for user')\n",
         "# The GNU project's tools are used for the build: gcc, make, gnu-tar.\n",
         "# see https://choosealicense.com for how to pick a license\n",
-        "The license: see the LICENSE file in the repository root.\n",
         "Redistribution of this document is discussed in the FAQ.\n",
         "# Version 2.0 of the Apache integration, license key required.\n",
     ],
