@@ -150,6 +150,17 @@ def write_repo(corpus: Corpus, repo: Path) -> None:
     git("commit", "-q", "-m", "accuracy corpus", cwd=repo)
 
 
+def reported_lines(finding: dict) -> list[int]:
+    """Every line a Gatehouse finding reports: its own, the other lines of a value repeated
+    in the file (``data.lines``, collapsed into one finding), and the id line of a pair
+    (``data.pair_line``, an id and its secret reported once)."""
+    data = finding.get("data") or {}
+    lines = [finding.get("line") or 0, *data.get("lines", ())]
+    if isinstance(data.get("pair_line"), int):
+        lines.append(data["pair_line"])
+    return sorted(set(lines))
+
+
 def run_gatehouse(repo: Path, work: Path, root: Path = ROOT) -> tuple[float, dict]:
     policy = work / "policy.yaml"
     policy.write_text(POLICY_YAML)
@@ -307,7 +318,8 @@ def run_synthetic(args) -> list[tuple]:
                 continue
             key = (f["path"], f.get("line") or 0)
             if f["kind"] == "secret":
-                g_secret[key].add(f["rule"])
+                for line in reported_lines(f):
+                    g_secret[(f["path"], line)].add(f["rule"])
             elif f["kind"] == "internal_ref":
                 g_internal[key].add(f["rule"])
             elif f["kind"] == "license" and f.get("license"):
@@ -588,7 +600,10 @@ def run_fixtures(args) -> list[tuple]:
         _, out = run_gatehouse(repo, work, args.gatehouse)
         tools = {
             "gatehouse": {
-                (f["path"], f.get("line") or 0) for f in out["findings"] if f["kind"] == "secret"
+                (f["path"], line)
+                for f in out["findings"]
+                if f["kind"] == "secret"
+                for line in reported_lines(f)
             }
         }
         if not args.skip_peers:
@@ -664,9 +679,12 @@ def run_real(args) -> list[tuple]:
             repo = sdist_repo(name, version, work)
             _, _, out = gh.scan(repo)
             found = sorted(
-                (f["path"], f.get("line") or 0, f["rule"])
-                for f in out["findings"]
-                if f["kind"] == "secret"
+                {
+                    (f["path"], line, f["rule"])
+                    for f in out["findings"]
+                    if f["kind"] == "secret"
+                    for line in reported_lines(f)
+                }
             )
             count = Counter()
             print(f"{project}: {len(found)} secret findings")

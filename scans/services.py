@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 import vcs
@@ -60,11 +61,26 @@ class DatabaseCache:
         return found
 
     def put_many(self, results):
-        BlobResult.objects.bulk_create(
-            [BlobResult(key=k, findings=v) for k, v in results.items()],
-            ignore_conflicts=True,
-            batch_size=self.CHUNK,
+        """One INSERT ... ON CONFLICT DO NOTHING run over all rows: a first scan of a large
+        repository writes thousands, and building each through the ORM cost more than
+        the scan of a tenth of them."""
+        if not results:
+            return
+        quote = connection.ops.quote_name
+        table = quote(BlobResult._meta.db_table)
+        key, findings, created = (quote(f.column) for f in BlobResult._meta.concrete_fields)
+        value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+        # Only the model's own table and column names and a fixed cast are formatted in;
+        # every value is bound.
+        sql = (
+            f"INSERT INTO {table} ({key}, {findings}, {created}) VALUES (%s, {value}, %s) "  # noqa: S608
+            f"ON CONFLICT ({key}) DO NOTHING"
         )
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows = [(k, json.dumps(v), now) for k, v in results.items()]
+        with connection.cursor() as cursor:
+            for i in range(0, len(rows), self.CHUNK):
+                cursor.executemany(sql, rows[i : i + self.CHUNK])
 
 
 def scan_request(

@@ -196,18 +196,36 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 _HASH_PREFIX = re.compile(
-    r"(?:sha-?\d*|md5|blake2b?|crc32|h1|pbkdf2_\w+|argon2\w*|bcrypt|scrypt)[:$-]", re.IGNORECASE
+    r"(?:sha-?\d*|md5|blake2b?|crc32|h1|pbkdf2_\w+|argon2\w*|bcrypt|scrypt)[:$-]"
+    # crypt(3)'s stored passwords: `$6$rounds=656000$salt$hash`, `$2b$12$...`, `$y$...`
+    r"|\$(?:[1256y]|2[abxy]|gy|7|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d+)?|sha\d*|md5)\$",
+    re.IGNORECASE,
 )
 _HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d+)?")
 _REFERENCE_PART = re.compile(r"[$_]?[A-Za-z][a-z0-9]*|[$_]?[A-Za-z][\w$]*")
 _CALL = re.compile(r"[A-Za-z_$][\w$.]*\(")
-_CALL_OPENING = re.compile(r"\w\([ \t]*$")  # `put(` before a quoted argument
+# Before a quoted name that a value follows as the next item: a call's first argument
+# (`put(`, `Setenv(`), or a pair's first element (`{ {`, `[(`, `= (`).
+_CALL_OPENING = re.compile(r"(?:\w\(|[\[{(,=][ \t]*[({])[ \t]*$")
+# Where an unquoted value ends before white space: at an escape (`\n`, `\"`: the value is
+# inside a string literal), or at the next `name=` of a list (`a=1;b=2`, `k=v:k2=v2`).
+_BARE_END = re.compile(r"\\[nrt\"']|[;&:,][ \t]*[A-Za-z_][\w.-]{0,40}=")
 _WORDISH = re.compile(
     r"[a-z]+\d*(?:[_.|\-](?:[a-z]+\d*|\d+))*"  # lower-case words: my-app, scram-sha-256, a|b
-    r"|[A-Z]+\d*(?:_[A-Z]+\d*)*"  # constants: DB_PASSWORD, AWS_S3_BUCKET
+    r"|[A-Z]+\d*(?:[_-](?:[A-Z]+\d*|\d+))*"  # constants: DB_PASSWORD, MIT-MAGIC-COOKIE-1
     r"|[a-z]+(?:[A-Z][a-z]+)+\d{0,4}"  # camelCase words
-    r"|_?(?:[A-Z][a-z]+)+\d{0,4}"  # PascalCase words, _PrivateClass
+    r"|_?(?:[A-Z][a-z]+)+\d{0,4}(?:-(?:[A-Z][a-z]+)+)*"  # PascalCase: _Private, ConvertTo-Json
 )
+# Not literals either: a command-line option (`--status`), an assignment (`KEY=value`), and
+# a JWT without a signature (`alg: none`), which authenticates nothing.
+_NOT_A_LITERAL = re.compile(
+    r"--?[a-z][a-z0-9-]*"
+    r"|(?:[A-Z][A-Z0-9_]*|[a-z][a-z0-9_]*)=(?:[A-Z][A-Z0-9_]*|[a-z][a-z0-9_.-]*)"
+    r"|eyJ[\w-]+\.[\w-]*\.[\w-]{0,15}"
+)
+# A lower-case path or repository id (`org/model-name`, `wan-2.1/t2v-480p`): never a
+# generated token or key (a typed password may hold a slash: `apples/oranges`).
+_LOWER_PATH = re.compile(r"[a-z0-9][a-z0-9._~-]*(?:/[a-z0-9._~-]+)+/?")
 _NUMBERED_NAME = re.compile(r"\d+(?:[_.-][a-z]+\d*)+")
 _CONSTANT = re.compile(r"[A-Z]+\d*(?:_[A-Z]+\d*)*")
 _TEMPLATE = re.compile(r"\$\{|\$\(|\{\{|\}\}|#\{|%\(|%[sd]\b|\{\d*\}|\{[a-z_]\w*\}")
@@ -215,9 +233,16 @@ _ENV_REFERENCE = re.compile(r"\$[A-Za-z_({].*|%[A-Za-z_]\w*%")
 # Paths: absolute or relative with lower-case segments, anything with a slash that ends in
 # a file extension (base64 has no dots), or a Windows drive.
 _PATH = re.compile(
-    r"(?:~|\.{1,2})?(?:/[A-Za-z_.@][a-z0-9_.@-]*)+/?"
+    r"(?:~|\.{1,2})?(?:/{1,2}[A-Za-z_.@][a-z0-9_.@-]*)+/?"  # also `//event/client/failed`
     r"|[\w.~-]*/.*\.[A-Za-z]{1,5}"
     r"|[A-Za-z]:\\.*"
+)
+# A file's name (or path) by its extension: `server.pem`, `C:/keys/client.p12`, `sa.json`.
+# Random secrets hold no dot followed by one of these.
+_FILE_NAME = re.compile(
+    r"\S*\.(?:pem|crt|cer|der|key|p12|pfx|jks|keystore|truststore|p8|pub|ppk|gpg|asc|kdbx"
+    r"|json|txt|ya?ml|xml|conf|cfg|ini|env|properties|toml|csv|log|db|sqlite3?|bin|dat)",
+    re.IGNORECASE,
 )
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 _CHAR_CLASSES = tuple(map(re.compile, (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]")))
@@ -229,7 +254,9 @@ _LETTER = re.compile(r"[^\W\d_]")
 _NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-$")
 # fmt: off
-_PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "pass", "passphrase", "passcode"})
+_PASSWORD_WORDS = frozenset({
+    "password", "passwd", "pwd", "pass", "passphrase", "passcode", "pw", "psw", "pswd",
+})
 _SECRET_WORDS = frozenset({
     "secret", "secrets", "token", "tokens", "credential", "credentials", "creds", "cred", "auth",
 })
@@ -253,8 +280,8 @@ _NOT_SECRET_NAME_WORDS = frozenset({
     "ttl", "timeout", "lifetime", "age", "id", "ids", "prefix", "suffix", "mode", "method",
     "methods", "strategy", "provider", "providers", "class", "module", "validator",
     "validators", "validation", "form", "input", "widget", "ref", "reference", "manager",
-    "handler", "backend", "backends", "public", "publishable", "pub", "user", "username",
-    "login", "email", "generator", "getter", "callback", "template", "salt", "algorithm",
+    "handler", "backend", "backends", "public", "publishable", "pub", "generator", "getter",
+    "callback", "template", "salt", "algorithm",
     "algo", "alg", "version", "enabled", "enable", "required", "visible", "changed", "last",
     "updated", "created", "date", "time", "timestamp", "status", "state", "limit", "rotation",
     "location", "source", "lookup", "loader", "factory", "encoding", "encoder", "decoder",
@@ -262,9 +289,13 @@ _NOT_SECRET_NAME_WORDS = frozenset({
     "list", "map", "dict", "bucket", "arn", "mount", "volume", "char", "chars", "charset",
     "alphabet", "separator", "delimiter", "sep", "start", "end", "index", "idx", "pos",
     "offset", "line", "column", "col", "question", "answer", "confirm", "confirmation",
-    "strength", "rules", "rule",
+    "strength", "rules", "rule", "protocol",
 })
 # fmt: on
+# Words naming the holder of a secret: after the secret word the name is the holder's
+# (`auth_user`, `token_email`, `AUTH_USER_MODEL`), before it the holder's secret
+# (`user_auth`, `email_password`, `login_token`).
+_HOLDER_WORDS = frozenset({"user", "username", "login", "email"})
 # `<anything> key` names a secret (api key, stripeKey, validKey) unless the word before
 # says which kind of key it is, and that kind is not a secret: a cache or dictionary key,
 # a database's primary or sort key, a translation key, a key's fingerprint.
@@ -338,24 +369,33 @@ def _secret_name(name: str) -> str | None:
     words = _name_words(name)
     if not words or any(word in _NOT_SECRET_NAME_WORDS for word in words):
         return None
-    if any(word in _PASSWORD_WORDS or "password" in word or "passwd" in word for word in words):
-        return "password"
-    if any(
-        word.endswith(("pass", "pwd"))
-        and word[: -4 if word.endswith("pass") else -3] in _PASS_COMPOUND_PREFIXES
-        for word in words
-    ):
-        return "password"  # dbpass, adminpwd
+    kind, at = _secret_word(name, words)
+    if kind is not None and any(word in _HOLDER_WORDS for word in words[at + 1 :]):
+        return None  # `auth_user`, `password_login`: the holder, not the secret
+    return kind
+
+
+def _secret_word(name: str, words: list[str]) -> tuple[str | None, int]:
+    """The kind of secret ``words`` name ('password', 'secret', 'key'), and the index of
+    the word that says so."""
+    for i, word in enumerate(words):
+        if word in _PASSWORD_WORDS or "password" in word or "passwd" in word:
+            return "password", i
+    for i, word in enumerate(words):
+        if word.endswith(("pass", "pwd")) and (
+            word[: -4 if word.endswith("pass") else -3] in _PASS_COMPOUND_PREFIXES
+        ):
+            return "password", i  # dbpass, adminpwd
     for i, word in enumerate(words):
         if word in _SECRET_WORDS:
-            return "secret"
+            return "secret", i
         if any(bad in word for bad in _NOT_SECRET_COMPOUNDS):
             continue
         if any(part in word for part in _SECRET_COMPOUNDS):
-            return "secret"
+            return "secret", i
         if word in ("key", "keys") and i:
             if words[i - 1] in _KEY_QUALIFIERS:
-                return "secret"
+                return "secret", i
             # a name that ends in key (stripeKey, validKey): unless it says which kind, or
             # the key is an object's (`o.key`, `event.key`)
             own = _name_words(name.rsplit(".", 1)[-1])
@@ -365,10 +405,22 @@ def _secret_name(name: str) -> str | None:
                 if not any(w in _NOT_KEY_QUALIFIERS for w in kinds) and not any(
                     kind in joined for kind in ("s3", "i18n", "l10n")
                 ):
-                    return "key"
+                    return "key", i
         if word.endswith("key") and word[:-3] in _KEY_COMPOUND_PREFIXES:
-            return "secret"
-    return None
+            return "secret", i
+    return None, -1
+
+
+def _uuid_key_name(name: str) -> bool:
+    """Whether ``name`` says API key or token, whose value may be a UUID: see above."""
+    words = _name_words(name)
+    if not words or words[-1] not in _UUID_KEY_HEADS:
+        return False
+    return (
+        words[-1].startswith("api")
+        or "api" in words
+        or (len(words) > 1 and words[-2] in _UUID_KEY_QUALIFIERS)
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -407,9 +459,12 @@ def _has_placeholder_words(value: str) -> bool:
     return bool(_PLACEHOLDER.search(value) or short.search(value))
 
 
-def _is_placeholder(value: str) -> bool:
-    """A made-up or redacted value: placeholder words, masks, repeated or sequential runs."""
-    if _has_placeholder_words(value) or _WEAK_WORDS.search(value.lower().translate(_LEET)):
+def _is_placeholder(value: str, *, leet: bool = True) -> bool:
+    """A made-up or redacted value: placeholder words, masks, repeated or sequential runs.
+    With ``leet``, also weak words spelled with substitutions (``P@ssw0rd``, ``s3cr3t``)."""
+    if _has_placeholder_words(value):
+        return True
+    if leet and _WEAK_WORDS.search(value.lower().translate(_LEET)):
         return True
     counts = Counter(value)
     if len(counts) <= 3 or counts.most_common(1)[0][1] * 2 > len(value):
@@ -458,6 +513,10 @@ def _plausible_literal(value: str, *, quoted: bool = True, word_digits: bool = F
         return False
     if _TEMPLATE.search(value) or "://" in value or _PATH.fullmatch(value):
         return False
+    if "." in value and _FILE_NAME.fullmatch(value):
+        return False
+    if _NOT_A_LITERAL.fullmatch(value):
+        return False
     if _HASH_PREFIX.match(value) or _UUID.fullmatch(value):
         return False
     if _CALL.match(value) or _HOST.fullmatch(value) or _is_reference(value):
@@ -487,6 +546,8 @@ def _is_reference(value: str) -> bool:
 
 def _plausible_secret(value: str, *, password: bool, quoted: bool) -> bool:
     if _PLACEHOLDER.search(value) or not _plausible_literal(value, quoted=quoted):
+        return False
+    if not password and "/" in value and _LOWER_PATH.fullmatch(value):
         return False
     if _is_placeholder(value):
         return False
@@ -546,34 +607,66 @@ def _plausible_weak_password(value: str, *, quoted: bool) -> bool:
 
 
 # Word pieces: DBInstances, Ec2SubnetId, AWS::CloudFormation::Module, hypothesis-stats-2.
-_IDENTIFIER = re.compile(r"(?:[A-Z]?[a-z]{2,}|[A-Z]+(?![a-z])|\d{1,4}|[_\-:./])+")
+# Each piece is atomic and the run possessive: a run of letters or digits is read one way,
+# never re-split (exponential on a long lower-case run that then fails).
+_IDENTIFIER = re.compile(r"(?:(?>[A-Z]?[a-z]{2,})|(?>[A-Z]+(?![a-z]))|(?>\d{1,4})|[_\-:./])++")
+
+
+_CASE_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 def _generated_key(value: str) -> bool:
     """What a value given a name that only ends in key (`resultKey`, `stripeKey`) must
     look like to be a key: generated -- 16+ characters with digits and letters, not pieces
-    of words -- since such names hold a dictionary's keys and a table's columns as often."""
-    return (
-        len(value) >= 16
-        and _CHAR_CLASSES[2].search(value) is not None
-        and _LETTER.search(value) is not None
-        and not _IDENTIFIER.fullmatch(value)
-    )
+    of words -- since such names hold a dictionary's keys and a table's columns as often.
+    Pieces of words: an identifier's (`Ec2SubnetId`), or a camelCase name whose pieces
+    (`height`, `Of`, `WGS`, `84`) average 3.5 characters or more, which random letters and
+    digits of mixed case do in fewer than 1 draw in 200."""
+    if (
+        len(value) < 16
+        or _CHAR_CLASSES[2].search(value) is None
+        or _LETTER.search(value) is None
+        or _IDENTIFIER.fullmatch(value)
+    ):
+        return False
+    if value.isalnum() and not value.islower() and not value.isupper():
+        return len(value) < 3.5 * len(_CASE_SEGMENT.findall(value))
+    return True
 
 
 def _plausible_url_password(password: str, user: str) -> bool:
+    """A URL's password, unless it is a stand-in: a word (``tiger``), words that say what
+    belongs there (``some_pass``, ``password1``, ``changeme``), a service's default, a
+    reference. Weak words spelled with substitutions (``s3cr3t``, ``p%40ssword``) are
+    typed by a person, and count: in a URL they log in somewhere."""
     password = urllib.parse.unquote(password)
     if len(password) < 6 or password.lower() == user.lower() or ":" in password:
         return False  # short stand-ins, and CVS's `:pserver:` read as a password
     if password.isalpha() and password.islower():
         return False  # a word: scott:tiger, root:masterkey
+    if _URL_STAND_IN.fullmatch(password):
+        return False
     if password[0] in "$%{<[*(:" or password.lower() in _DEFAULT_URL_PASSWORDS:
         return False
     if password.isdigit() and len(password) <= 5:
         return False  # host:port read as user:password
     if _CONSTANT.fullmatch(password):
         return False  # a name standing in for the value: SAS_KEY, PASSWORD
-    return not (_TEMPLATE.search(password) or _is_placeholder(password))
+    return not (_TEMPLATE.search(password) or _is_placeholder(password, leet=False))
+
+
+# Words that stand in for a URL's user or password, joined (`some_pass`, `my-password`,
+# `db_password1`, `user_pass`, `changeme123`).
+_STAND_IN_WORD = (
+    r"(?:pass(?:word|wd|phrase)?|pwd?|secret|changeme|change_?it|admin|root|default|letmein"
+    r"|welcome|qwerty|test(?:ing)?|example|sample|dummy|fake|user(?:name)?|usr|login|name"
+    r"|some|my|your|the|db|database|foo|bar|baz|qux|app|service|x+)"
+)
+# Atomic and possessive: a run of digits or of `x` is read one way only, never
+# re-split (which takes exponential time on `changeme` and 30 digits and a `?`).
+_URL_STAND_IN = re.compile(
+    rf"(?>{_STAND_IN_WORD})(?:[_.-]?(?>{_STAND_IN_WORD}|\d{{1,4}}))*+[!.]?", re.IGNORECASE
+)
 
 
 # --- provider formats -------------------------------------------------------------------
@@ -640,13 +733,37 @@ def _check_crc32_base62(prefix: int) -> Callable[[str], str | None]:
 
 
 def _check_slack(value: str) -> str | None:
-    # xoxb-<team digits>-<bot digits>-<random>: placeholders lack the digit groups.
-    tail = value[5:]
-    if len(value) < 20 or not re.search(r"\d{4}", tail) or _is_placeholder(tail):
+    """Slack's tokens: numeric ids (team, user, app) and a random part, dash-separated --
+    bot ``xoxb-<team>-<bot>-<24>`` (legacy ``xoxb-<id>-<24>``), user ``xoxp-`` and
+    legacy ``xoxs-``/``xoxo-`` ``<id>-<id>-<id>-<hex>``, app-level
+    ``xapp-<n>-<app>-<id>-<hex>``, configuration ``xoxe.xoxp-<n>-<base62>`` and refresh
+    ``xoxe-<n>-<base62>``, workspace ``xoxa-2-...``/``xoxr-``, client ``xoxc-``. The ids
+    are not secret, and are often made up (`123456789012`): the random part is judged,
+    unless an id is one digit repeated or the random part holds a run (a mask's `ffff...`)."""
+    parts = value[5:].split("-")
+    ids = [part for part in parts if part.isdigit()]
+    words = "".join(part for part in parts if not part.isdigit())
+    secret = parts[-1]  # the random part ends the token
+    if not words or secret.isdigit() or _is_placeholder(words):
         return None
-    return "" if _entropy(tail) >= 3.0 else None
+    if any(len(part) > 3 and len(set(part)) == 1 for part in ids) or _RUN.search(secret):
+        return None
+    if ids and len(secret) >= 8 and sum(map(len, ids)) >= 16:
+        ok = _entropy(secret) >= 2.0  # the ids are the structure: `xoxs-<3 ids>-<10 hex>`
+    elif ids:
+        ok = _looks_random(secret, min_length=12)
+    else:  # no id (`xoxa-<12>`): only random letters and digits of every kind
+        ok = _char_classes(secret) == 3 and _looks_random(secret, min_length=12)
+    return "" if ok else None
 
 
+def _check_slack_cookie(value: str) -> str | None:
+    """``xoxd-``: a browser session's cookie, a long (often URL-encoded) base64 value."""
+    tail = urllib.parse.unquote(value[5:])
+    return "" if _random_tail(tail, 0, min_length=60) else None
+
+
+_RUN = re.compile(r"(.)\1{7}")  # eight of a character: a mask or padding, not randomness
 _OPENAI_KINDS = re.compile(r"(?:proj|svcacct|admin|service|None)-")
 
 
@@ -692,15 +809,34 @@ def _b64_json(part: str) -> dict | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+def _b64url_bytes(part: str) -> bytes | None:
+    """What a base64url part decodes to, a dangling last character dropped."""
+    if len(part) % 4 == 1:
+        part = part[:-1]
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (ValueError, binascii.Error):
+        return None
+
+
+# A JWT header that is not quite JSON (hand-made, spaced, bytes garbled) is still one when
+# it opens an object whose first keys include "alg" or "typ".
+_JWT_HEADER_BYTES = re.compile(
+    rb'\{\s*"[^"]{0,20}"\s*:[^\n]{0,200}?"(?:alg|typ)"\s*:|\{\s*"(?:alg|typ)"'
+)
+
+
 def _check_jwt(value: str) -> str | None:
     header, payload, signature = value.split(".", 2)
     decoded = _b64_json(header)
-    try:
-        claims = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    except (ValueError, binascii.Error):
+    claims = _b64url_bytes(payload)
+    if claims is None:
         return None
-    if decoded is None or not ({"alg", "typ"} & decoded.keys()):
-        return None  # not a JWT after all
+    if decoded is not None:
+        if not ({"alg", "typ"} & decoded.keys()):
+            return None  # not a JWT after all
+    elif not _JWT_HEADER_BYTES.match(_b64url_bytes(header) or b""):
+        return None
     if _identity(value) in _DOCUMENTATION_EXAMPLES or _has_placeholder_words(signature):
         return _MADE_UP  # a JWT, made up: no keyword rule should take it either
     return _MADE_UP if re.search(rb"dummy|placeholder", claims, re.IGNORECASE) else ""
@@ -870,6 +1006,10 @@ _PROVIDERS = (
               "JFrog Artifactory API key", 4, _check_tail(4, 40), hash_safe=False),
     _Provider("twilio-account-sid", "A", r"C[0-9a-f]{32}", 0,
               "Twilio account SID", 2, _check_twilio_sid, hash_safe=False, identifier=True),
+    # a JWT whose header has a space after its brace: base64url of `{ "alg": ...}`
+    _Provider("jwt", "A",
+              r"(?<=eyA)(?<![\w-]eyA)i[\w-]{6,4000}+\.e[wy][\w-]{6,16000}+\.[\w-]{16,4000}+", 2,
+              "JSON Web Token", 3, _check_jwt),
     _Provider("azure-function-key", "A", r"zFu(?<=[\w-]{44}AzFu)[\w-]{5}[AQgw]==", 44,
               "Azure Functions key", 0, _check_part(0, 44, 32), hash_safe=False,
               boundary="base64"),
@@ -957,7 +1097,8 @@ _PROVIDERS = (
               r"(?<=access_)token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}", 6,
               "Braintree (PayPal) access token", 24, _check_braintree, prefixes=("access_",)),
     # --- anchor k: sk_live_, sk-, key- (the literal after the k is rare: `_`, `-`, `ey-`)
-    _Provider("stripe-key", "k", r"_(?:live|test)_(?<=[sr]k_(?:live|test)_)[A-Za-z0-9]{10,247}", 1,
+    _Provider("stripe-key", "k",
+              r"_(?:live|test|prod)_(?<=[sr]k_(?:live|test|prod)_)[A-Za-z0-9]{10,247}", 1,
               "Stripe secret key", 8, _check_stripe),
     _Provider("openai-key", "k", r"-(?<=sk-)[A-Za-z0-9_-]{20,250}", 1,
               "OpenAI API key", 3, _check_openai),
@@ -1000,8 +1141,11 @@ _PROVIDERS = (
               "GitLab SCIM token", 7, _check_tail(7, 20), prefixes=("glsoat-",)),
     _Provider("gitlab-token", "-", r"(?<=glagent-)[\w.-]{50,300}+", 7,
               "GitLab agent token", 8, _check_tail(8, 40), prefixes=("glagent-",)),
-    _Provider("slack-token", "-", r"(?<=xox[abeoprs]-)[A-Za-z0-9-]{10,250}", 4,
-              "Slack token", 5, _check_slack, prefixes=tuple(f"xox{c}-" for c in "abeoprs")),
+    _Provider("slack-token", "-", r"(?<=xox[abceoprs]-)[A-Za-z0-9-]{10,250}", 4,
+              "Slack token", 5, _check_slack, prefixes=tuple(f"xox{c}-" for c in "abceoprs")),
+    _Provider("slack-token", "-", r"(?<=xoxd-)[\w%/+-]{60,1000}+={0,2}", 4,
+              "Slack session cookie", 5, _check_slack_cookie, boundary="base64",
+              prefixes=("xoxd-",)),
     _Provider("slack-token", "-", r"(?<=xapp-)[A-Za-z0-9-]{20,250}", 4,
               "Slack app token", 5, _check_slack, prefixes=("xapp-",)),
     _Provider("aws-appsync-key", "-", r"(?<=da2-)[a-z0-9]{26}", 3,
@@ -1033,7 +1177,7 @@ _PROVIDERS = (
               r"[A-Za-z0-9]{7}(?:[A-Za-z0-9]{2}==)?", 52,
               "Azure DevOps personal access token", 0, _check_cask, hash_safe=False),
     _Provider("jwt", "J",
-              r"(?<=eyJ)(?<![\w-]eyJ)[\w-]{6,4000}+\.ey[\w-]{6,16000}+\.[\w-]{16,4000}+", 2,
+              r"(?<=eyJ)(?<![\w-]eyJ)[\w-]{6,4000}+\.e[wy][\w-]{6,16000}+\.[\w-]{16,4000}+", 2,
               "JSON Web Token", 3, _check_jwt),
     # --- anchor S
     _Provider("sendgrid-key", "S", r"G\.[\w-]{22}\.[\w-]{43}", 0,
@@ -1074,6 +1218,8 @@ _WARNING_RULES = frozenset({"stripe-test-key", "braintree-sandbox-token"})
 # A value: quoted (with Python's string prefixes) or bare up to white space.
 _VALUE = (
     r"""[fFrRbBuU]{0,2}(?:"(?:[^"\\\n]|\\.){1,300}"|'(?:[^'\\\n]|\\.){1,300}'|`[^`\n]{1,300}`)"""
+    # escaped quotes: a value quoted inside a string literal, `"passwd = \"...\"\n"`
+    r"""|\\"(?:[^"\\\n]|\\[^"\n]){1,300}\\"|\\'(?:[^'\\\n]|\\[^'\n]){1,300}\\'"""
     r"""|[^\s'"`]{1,300}"""
 )
 _SEPARATOR = (
@@ -1084,14 +1230,14 @@ _SEPARATOR = (
 # `key="ApiKey" value=`), and the value -- looked at, not consumed, so that the pass goes
 # on inside it and provider rules see tokens there.
 _KEYWORD_TAIL = (
-    r"(?P<rest>[\w.-]{0,40}+)(?:['\"`]\]?|\])?"
+    r"(?P<rest>[\w.-]{0,40}+)(?:\\?['\"`]\]?|\])?"
     rf"(?:[ \t]*(?P<sep>{_SEPARATOR})|[ \t]+value[ \t]*=)"
     rf"[ \t]*(?=(?P<value>{_VALUE}))"
 )
 # (anchor, handler, pattern after the anchor). Keywords are anchored on one of their
 # letters, case variants spelled out: an IGNORECASE pattern would lose the fast skip.
-# pass, password, passwd, pwd | key, token | secret, cred(ential)s | auth
-_PASS_REST = r"(?:[aA][sS][sS]|[wW][dD])"
+# pass, password, passwd, pwd, pw, psw(d) | key, token | secret, cred(ential)s | auth
+_PASS_REST = r"(?:[aA][sS][sS]|[wW](?:[dD]|(?![a-z]))|[sS][wW][dD]?(?![a-z]))"
 _KEY_REST = r"(?:[eE][yY]|(?<=[tT][oO][kK])[eE][nN])"
 _SECRET_REST = r"(?:(?<=[sS][eE][cC])[rR][eE][tT]|[rR][eE][dD])"
 _AUTH_REST = r"(?<=[aA][uU][tT][hH])"
@@ -1120,7 +1266,7 @@ _CONTEXT_RULES = (
     ("S", "sas",
      r"(?<!\wS)haredAccessSignature[ \t]*=[ \t]*(?=(?P<query>[^\s'\"<>;`]{10,2000}+))"),
     # Google application-default credentials: {"type": "authorized_user", ...}
-    ("_", "gcp_adc", r'user"(?<="authorized_user")'),
+    ("_", "gcp_adc", r'user(?<="authorized_user)\\{0,2}"'),
 )
 # fmt: on
 
@@ -1271,6 +1417,41 @@ _FAKE_KEY_BODY = re.compile(
 _KEY_HEADER_LINE = re.compile(r"(?m)^[ \t\"'+,]*[A-Za-z-]+: .*$")  # Proc-Type, Comment...
 _KEY_BODY_CHARS = re.compile(r"[A-Za-z0-9+/=\s\"',\\|]+")  # base64, and what wraps it in code
 _KEY_BODY_RUN = re.compile(r"(?:[A-Za-z0-9+/=\s\"',|]|\\[nr]){0,20000}+")
+# A service-account key file's type, also inside a string literal (`\"type\": ...`).
+_SERVICE_ACCOUNT = re.compile(r'"type\\{0,2}"\s*:\s*\\{0,2}"service_account')
+_WRAPPING_CHARS = "\"',+; \t\r\f\v\\"
+_BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+def _strip_wrapping(line: str) -> str:
+    """``line`` without what wraps a key's line in code at its end: quotes, `+`, `,`, `;`,
+    white space and `\\n`/`\\r` escapes. Stripped from the end in linear time (a regex
+    anchored at `$` retries at every offset of a long run)."""
+    while True:
+        stripped = line.rstrip(_WRAPPING_CHARS)
+        if stripped.endswith(("\\n", "\\r")):
+            line = stripped[:-2]
+        else:
+            return stripped
+
+
+def _prefixed_key_body(raw: str) -> str | None:
+    """A key body whose every line follows a prefix -- a log's timestamp, a comment's
+    marker, a quote's `> ` -- and may end in a string's wrapping: the base64 that ends each
+    line, when all lines but the last hold the same width of it (PEM's 64). Header lines
+    (`Proc-Type: ...`) and blank lines are skipped."""
+    lines = raw.split("\n")[1:-1]  # the header's and the END line's own lines excepted
+    runs = []
+    for line in lines:
+        line = _strip_wrapping(line)
+        if not line or ": " in line[-40:]:
+            continue
+        runs.append(line[len(line.rstrip(_BASE64_CHARS)) :])
+    if len(runs) < 2 or len(set(map(len, runs[:-1]))) != 1 or not 40 <= len(runs[0]) <= 80:
+        return None
+    return "\n".join(runs) if 0 < len(runs[-1]) <= len(runs[0]) else None
+
+
 # What may not touch a token on either side (else it is part of a longer word or blob).
 _TOUCHING_BEFORE = {
     "word": re.compile(r"[A-Za-z0-9_]"),
@@ -1313,7 +1494,17 @@ _NAME_VENDORS = (
     ({"algolia"}, re.compile(r"[0-9a-f]{32}"), None, "Algolia"),
     ({"twilio"}, re.compile(r"[0-9a-f]{32}|[A-Za-z0-9]{32}"), None, "Twilio"),
     ({"alibaba", "aliyun"}, re.compile(r"[A-Za-z0-9]{30}"), None, "Alibaba Cloud"),
+    # Hugging Face's legacy user tokens: `api_` and 34 letters, told only by the name
+    ({"hf", "huggingface", "hugging"}, re.compile(r"api_[A-Za-z]{34}"), "huggingface-token",
+     "Hugging Face token"),
 )
+# A UUID is a key when the name says it is an API's or a client's key or token (`api_key`,
+# `X-Api-Key`, `AUTH_TOKEN`, `client_secret`), not a bare `token` or a `secret_id`.
+_UUID_KEY_HEADS = frozenset({"key", "token", "secret", "apikey", "apitoken"})
+_UUID_KEY_QUALIFIERS = frozenset({
+    "api", "access", "auth", "bearer", "private", "client", "integration", "service", "secret",
+    "subscription", "account", "master", "admin",
+})
 # fmt: on
 _SAS_SIGNATURE = re.compile(r"(?:^|[?&;])sig=(?P<sig>[A-Za-z0-9%+/_-]{30,120}(?:%3[dD]|=){0,2})")
 _SAS_FIELDS = re.compile(r"(?:^|[?&;])(?:sv|sp|se|spr|srt|ss|sr)=")
@@ -1481,7 +1672,9 @@ class _Scan:
                 kept.append(candidate)
         kept = _outermost(kept)
         paired = self._paired(kept)
-        redact = _outermost(paired + kept + self.ids)  # what an excerpt hides: ids too
+        # what an excerpt hides: ids too, and the other parts of a credential file
+        hidden = [_Candidate("", start, end, "", "", "") for start, end in self.absorbed]
+        redact = _outermost(paired + kept + self.ids + hidden)
         return self._findings(paired, redact)
 
     # --- provider formats -------------------------------------------------------------------
@@ -1546,12 +1739,16 @@ class _Scan:
         header_end = match.end()
         # The body may be PEM lines, a JSON string with \n escapes, or concatenated strings.
         closing = self._end_of_key(header_end)
+        body = None
         if closing:
             raw = text[header_end : closing.start()]
-            body = _KEY_HEADER_LINE.sub("", re.sub(r"\\[nr]", "\n", raw))
-            if "-----BEGIN" in raw or len(_KEY_BODY_CHARS.sub("", body)) > 16:
-                closing = None  # code between a quoted header and another key's END line
-        if closing:
+            if "-----BEGIN" not in raw:
+                body = _KEY_HEADER_LINE.sub("", re.sub(r"\\[nr]", "\n", raw))
+                if len(_KEY_BODY_CHARS.sub("", body)) > 16:
+                    # each line behind a prefix (a log's, a comment's), else code between a
+                    # quoted header and another key's END line
+                    body = _prefixed_key_body(raw)
+        if body is not None and closing:
             block_end = closing.end()
         else:  # no END line: the key, if any, is what directly follows the header
             body = _KEY_BODY_RUN.match(text, header_end).group()  # type: ignore[union-attr]
@@ -1559,7 +1756,16 @@ class _Scan:
         key = "".join(re.findall(r"[A-Za-z0-9+/=]+", re.sub(r"\\[nr]", "\n", body)))
         # A key block is claimed even when made up: nothing inside it is a keyword's value.
         self.claims.append((start, block_end))
-        if len(key) < 64 or _entropy(key) < 4.5 or _FAKE_KEY_BODY.search(body):
+        if len(key) < 24 or _FAKE_KEY_BODY.search(body):
+            return
+        around = text[max(0, start - 4000) : block_end + 4000]
+        service_account = _SERVICE_ACCOUNT.search(around) is not None
+        # Too short for a key, unless a service-account file holds it (a fixture's or a
+        # paste's key cut short): the file's fields say what it is.
+        short = len(key) < 64 or _entropy(key) < 4.5
+        if short and (
+            not service_account or _is_placeholder(key) or not _looks_random(key, min_length=24)
+        ):
             return
         header = text[start:header_end].strip("-").strip()
         what = header.removeprefix("BEGIN").strip().replace("PRIVATE KEY", "private key")
@@ -1568,8 +1774,7 @@ class _Scan:
             f"{what} block in the source: treat the key as compromised, "
             "replace it and remove it from the history."
         )
-        around = text[max(0, start - 4000) : block_end + 4000]
-        if re.search(r'"type"\s*:\s*"service_account"', around):
+        if service_account:
             rule = "gcp-service-account"
             message = (
                 "A Google Cloud service-account key file (its private key): delete the key "
@@ -1654,7 +1859,7 @@ class _Scan:
         application-default login``): a refresh token, with its OAuth client secret."""
         text = self.text
         at = match.start()
-        if not re.search(r'"type"\s*:\s*"authorized$', text[max(0, at - 40) : at]):
+        if not re.search(r'"type\\{0,2}"\s*:\s*\\{0,2}"authorized$', text[max(0, at - 40) : at]):
             return
         low = text.rfind("{", max(0, at - 3000), at)
         high = text.find("}", at, at + 3000)
@@ -1662,7 +1867,9 @@ class _Scan:
             return
         found = []
         for key in ("refresh_token", "client_secret"):
-            entry = re.compile(rf'"{key}"\s*:\s*"(?P<v>[^"\\\s]{{8,400}})"').search(text, low, high)
+            entry = re.compile(
+                rf'"{key}\\{{0,2}}"\s*:\s*\\{{0,2}}"(?P<v>[^"\\\s]{{8,400}})\\{{0,2}}"'
+            ).search(text, low, high)
             if entry:
                 found.append(entry)
                 self.claims.append(entry.span("v"))
@@ -1698,12 +1905,14 @@ class _Scan:
         if kind is not None:
             separator = match.group("sep") or "="
             before = text[start - 1 : start]
-            quoted_name = before in ("'", '"') and text[match.end("rest")] == before
+            after = text[match.end("rest") : match.end("rest") + 2]
+            quoted_name = before in ("'", '"') and (after[:1] == before or after == "\\" + before)
             if (
                 separator == ":"
                 and self.is_python
                 and not quoted_name
                 and not self._in_multiline_string(start)
+                and not self._in_string_literal(start)
             ):
                 return  # `private_key: "RSAPrivateKey"` annotates; a dict's keys are quoted
             if separator == ">" and before != "<":
@@ -1744,7 +1953,9 @@ class _Scan:
             return
         stripped = raw.lstrip("fFrRbBuU")
         quoted = len(stripped) >= 2 and stripped[0] in "\"'`" and stripped[-1] == stripped[0]
-        if quoted:
+        if raw[:1] == "\\" and len(raw) > 4 and raw[1] in "\"'" and raw[-2:] == raw[:2]:
+            quoted, value, at = True, raw[2:-2], at + 2  # `\"...\"`, inside a string literal
+        elif quoted:
             prefix = raw[: len(raw) - len(stripped)]
             if "f" in prefix.lower() and "{" in stripped:
                 return  # an f-string interpolates
@@ -1758,7 +1969,7 @@ class _Scan:
         ):
             return  # an expression: a variable, a call, an attribute
         else:
-            value = raw.split("<", 1)[0].rstrip(",;)\\")
+            value = _BARE_END.split(raw, 1)[0].split("<", 1)[0].rstrip(",;)\\")
             if "{" in value or "}" in value:
                 return  # a template, or a style sheet's rule
             if any(c in value for c in "[](){}<>"):
@@ -1774,10 +1985,15 @@ class _Scan:
         if _UUID.fullmatch(value):  # a UUID is a secret only for vendors whose keys are UUIDs
             words = set(_name_words(name))
             vendor = next((v for v in _NAME_VENDORS if v[1] == "uuid" and words & v[0]), None)
-            if vendor is None or _is_placeholder(value) or len(set(value)) < 10:
+            if _is_placeholder(value) or len(set(value)) < 10:
                 return
-            what = f"A {vendor[3]} key assigned to `{name}`"
-            data = {"provider": vendor[3]}
+            if vendor is not None:
+                what = f"A {vendor[3]} key assigned to `{name}`"
+                data = {"provider": vendor[3]}
+            elif _uuid_key_name(name):
+                what = f"A key (a UUID) assigned to `{name}`"
+            else:
+                return
         elif _plausible_secret(value, password=kind == "password", quoted=quoted) and (
             kind != "key" or _generated_key(value)
         ):
@@ -1802,7 +2018,8 @@ class _Scan:
         elif vendor is not None and vendor[1] != "uuid" and vendor[1].fullmatch(value):
             data = {"provider": vendor[3]}
             if vendor[2]:
-                rule, what = vendor[2], f"An {vendor[3]} assigned to `{name}`"
+                article = "An" if vendor[3][0] in "AEIOU" else "A"
+                rule, what = vendor[2], f"{article} {vendor[3]} assigned to `{name}`"
             else:
                 what = f"A {vendor[3]} credential assigned to `{name}`"
         self.generic.append(
@@ -1822,11 +2039,12 @@ class _Scan:
         """Whether offset ``at`` of a code file sits inside a quoted string on its line, as
         `password=...` does in a libpq connection string `"host=db user=app password=..."`.
         Counts the quotes before it on the line (escaped ones excepted), within 2,000
-        characters: a file that is one long line must not make every candidate read it."""
+        characters: a file that is one long line must not make every candidate read it.
+        A backtick quotes nothing in Python (a comment's `code` markup)."""
         text = self.text
         line_start = max(text.rfind("\n", max(0, at - 2000), at) + 1, at - 2000, 0)
         before = re.sub(r"\\.", "", text[line_start:at])
-        return any(before.count(q) % 2 == 1 for q in "\"'`")
+        return any(before.count(q) % 2 == 1 for q in ("\"'" if self.is_python else "\"'`"))
 
     def _config_line_in_multiline_string(self, at: int, length: int) -> bool:
         """Whether the value at ``at`` ends a `name = value` line inside a multi-line
@@ -1893,7 +2111,7 @@ class _Scan:
 
     def _bearer(self, match: re.Match[str], alternative: _Alternative) -> None:
         token = match.group("token")
-        if self.is_doc or token.startswith("eyJ"):  # JWTs are the JWT rule's to judge
+        if self.is_doc or token.startswith(("eyJ", "eyA")):  # JWTs are the JWT rule's
             return
         if _is_placeholder(token) or not _plausible_literal(token):
             return
@@ -2095,13 +2313,18 @@ class _Scan:
         newlines = self._newlines or []
         starts = [candidate.start for candidate in redact]
         groups: dict[tuple[str, str], list[Finding]] = {}
+        markers: dict[int, str] = {}  # per line: a long line holds many candidates
         for candidate in candidates:
             line = bisect.bisect_left(newlines, candidate.start)
             line_start = newlines[line - 1] + 1 if line else 0
             line_end = newlines[line] if line < len(newlines) else len(text)
             data = dict(candidate.data)
             severity, message = candidate.severity, candidate.message
-            marker = self._allowlist_marker(line_start, line_end, newlines, line)
+            marker = markers.get(line)
+            if marker is None:
+                marker = markers[line] = self._allowlist_marker(
+                    line_start, line_end, newlines, line
+                )
             if marker:
                 data["allowlisted"] = marker
                 severity = Severity.INFO

@@ -97,8 +97,10 @@ def _valid_utf8(data: bytes) -> bool:
     characters (read as UTF-8, the bad byte replaced, rather than as Latin-1 mojibake)."""
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
+    except UnicodeDecodeError as exc:
+        # Judged on the neighbourhood of the first bad byte, not the whole file.
+        around = data[max(0, exc.start - 32768) : exc.start + 32768]
+        text = around.decode("utf-8", errors="replace")
         return len(_NON_ASCII.findall(text)) > 20 * text.count("\ufffd")
     return True
 
@@ -120,6 +122,9 @@ def detect_encoding(data: bytes) -> str | None:
     wide = _utf16_or_32_without_bom(data)
     if wide is not None and _reads_as_text(data, wide) is not None:
         return wide
+    # Not wide text: a sample full of control bytes is binary, whatever decodes it.
+    if len(sample) - len(sample.translate(None, _CONTROL_BYTES)) > MAX_CONTROL_SHARE * len(sample):
+        return None
     if _valid_utf8(data):
         text = sample.decode("utf-8", errors="replace")
         return "utf-8" if _control_share(text) <= MAX_CONTROL_SHARE else None

@@ -187,3 +187,22 @@ def test_git_is_the_only_reader(tmp_path):
         boundary=engine.Boundary(), cache=engine.MemoryCache(),
     )  # fmt: skip
     assert result.files == 2
+
+
+@pytest.mark.django_db
+def test_database_cache_keeps_the_first_result_of_a_key_and_reads_many():
+    from scans.models import BlobResult
+    from scans.services import DatabaseCache
+
+    cache = DatabaseCache()
+    cache.put_many({})  # nothing to write is no statement
+    first = {f"k{i}": [{"rule": "aws-key", "line": i}] for i in range(1200)}  # several chunks
+    cache.put_many(first)
+    # Written twice (two workers on one blob): the first result stays, nothing fails.
+    cache.put_many({"k0": [{"rule": "other"}], "new": []})
+    found = cache.get_many([*first, "new", "absent"])
+    assert found["k0"] == [{"rule": "aws-key", "line": 0}]
+    assert found["k1199"] == [{"rule": "aws-key", "line": 1199}]
+    assert found["new"] == [] and "absent" not in found
+    assert BlobResult.objects.count() == 1201
+    assert BlobResult.objects.get(key="k5").created_at is not None

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import string
 import urllib.parse
-import uuid
 import zlib
 
 import pytest
@@ -25,43 +23,16 @@ import pytest
 from scans.detectors.base import Policy
 from scans.detectors.secrets import SecretsDetector
 from tests.scans.detectors.test_secrets import crc_token, pem
+from tests.scans.detectors.values import ALNUM, B64, B64URL, HEX, Values, b64url
 
-ALNUM = string.ascii_letters + string.digits
-B64 = ALNUM + "+/"
-B64URL = ALNUM + "-_"
-HEX = "0123456789abcdef"
 LOWER_DIGITS = string.ascii_lowercase + string.digits
-_rng = random.Random(20260412)
-
-
-def rand(n: int, alphabet: str = ALNUM) -> str:
-    """Random characters that mix letters and digits (and cases), as generated keys do."""
-    while True:
-        value = "".join(_rng.choice(alphabet) for _ in range(n))
-        classes = sum(
-            any(test(c) for c in value) for test in (str.isdigit, str.islower, str.isupper)
-        )
-        wanted = sum(
-            any(test(c) for c in alphabet) for test in (str.isdigit, str.islower, str.isupper)
-        )
-        if classes == wanted or n < 12:
-            return value
-
-
-def digits(n: int) -> str:
-    return str(_rng.randint(10 ** (n - 1), 10**n - 1))
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+_values = Values(20260412, mixed_from=12)
+_rng = _values.random
+rand, digits = _values.rand, _values.digits
 
 
 def scan(text: str, filename: str = "config.py") -> list:
     return SecretsDetector().scan(text.encode(), filename=filename, policy=Policy())
-
-
-def a_uuid() -> str:
-    return str(uuid.UUID(int=_rng.getrandbits(128), version=4))
 
 
 def grafana_sa() -> str:
@@ -166,7 +137,7 @@ FAMILIES = [
     ("discord-bot-token", discord_bot, "DISCORD_TOKEN"),
     ("discord-webhook", lambda: f"https://discord.com/api/webhooks/{digits(18)}/{rand(68, B64URL)}", "DISCORD_WEBHOOK"),
     ("telegram-bot-token", lambda: f"{digits(10)}:AA{rand(33, B64URL)}", "TELEGRAM_BOT_TOKEN"),
-    ("teams-webhook", lambda: f"https://acme.webhook.office.com/webhookb2/{a_uuid()}@{a_uuid()}/IncomingWebhook/{rand(32, HEX)}/{a_uuid()}", "TEAMS_WEBHOOK_URL"),
+    ("teams-webhook", lambda: f"https://acme.webhook.office.com/webhookb2/{_values.uuid()}@{_values.uuid()}/IncomingWebhook/{rand(32, HEX)}/{_values.uuid()}", "TEAMS_WEBHOOK_URL"),
     # payment
     ("stripe-key", lambda: "sk_live_" + rand(24), "STRIPE_SECRET_KEY"),
     ("stripe-key", lambda: "rk_live_" + rand(99), "STRIPE_RESTRICTED_KEY"),
@@ -312,9 +283,9 @@ def test_wrong_checksum_is_silent_even_under_a_secret_name(decoy):
         ("README.md", "Set `SQUARE_ACCESS_TOKEN=EAAAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`."),
         ("index.rst", "Heading\n~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"),
         ("theme.css", ".ui.visible.right.sidebar~.ui.visible.left.sidebar~.pusher{transform:translate3d(0,0,0)}"),
-        ("fixtures.json", f'  "id": "{a_uuid()}", "etag": "{rand(32, HEX)}", "sha": "{rand(40, HEX)}"'),
+        ("fixtures.json", f'  "id": "{_values.uuid()}", "etag": "{rand(32, HEX)}", "sha": "{rand(40, HEX)}"'),
         ("models.py", f'    checksum = "{rand(64, HEX)}"'),
-        ("settings.py", f'AZURE_CLIENT_ID = "{a_uuid()}"'),
+        ("settings.py", f'AZURE_CLIENT_ID = "{_values.uuid()}"'),
         ("settings.py", f'TWILIO_ACCOUNT_SID = "AC{rand(32, HEX)}"'),  # an id, not a secret
         ("settings.py", 'SAS_URL = "https://acct.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=<signature>"'),
         ("settings.py", 'SAS = "https://acct.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX%3D"'),
@@ -347,7 +318,7 @@ def test_vendor_named_keys_name_the_vendor():
         ("keyword-secret", "Okta"),
     ]
     findings = scan(
-        f'POSTMARK_SERVER_TOKEN = "{a_uuid()}"\nHEROKU_API_KEY: {a_uuid()}\n', "app.yml"
+        f'POSTMARK_SERVER_TOKEN = "{_values.uuid()}"\nHEROKU_API_KEY: {_values.uuid()}\n', "app.yml"
     )
     assert [(f.rule, f.line, f.data["provider"]) for f in findings] == [
         ("keyword-secret", 1, "Postmark"),
