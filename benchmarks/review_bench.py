@@ -92,7 +92,9 @@ def grow(*, alice, reviewers, url: str, upto: int) -> tuple[float, float, int]:
             repository_url=url,
             branch="main",
             justification="Benchmark submission.",
-            new_component=ComponentDraft(name=f"Component {i}", slug=f"c-{i}", license="MIT"),
+            new_component=ComponentDraft(
+                name=f"Component {i}", slug=f"c-{i}", license="MIT", open_paths=["**"]
+            ),
         ).submission
         submit_seconds += time.perf_counter() - began
         if i % 2:
@@ -166,6 +168,15 @@ def main() -> None:
                     ("admin", "component page", submission.component.get_absolute_url()),
                     ("leo", "API tickets", "/api/tickets/?limit=50"),
                     ("admin", "API submissions", "/api/submissions/?limit=50"),
+                    # what the reviewer reads of the code (issue 10)
+                    ("leo", "public tree", f"/submissions/{submission.pk}/tree/"),
+                    ("leo", "file view", f"/submissions/{submission.pk}/file/?path=README.md"),
+                    ("leo", "API tree", f"/api/submissions/{submission.pk}/tree/"),
+                    (
+                        "admin",
+                        "release form",
+                        f"/components/{submission.component.slug}/releases/new/",
+                    ),
                 ]
                 print(f"{'page':<18}{'user':<7}{'queries':>8}{'median ms':>11}{'p95 ms':>9}")
                 clients = {}

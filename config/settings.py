@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    # Swagger UI's files, served from our own static folder (no CDN) for /api/docs/.
+    "drf_spectacular_sidecar",
     "core",
     "governance",
     "scans",
@@ -279,6 +281,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ScanStatusEnum": "scans.enums.ScanStatus",
         "SignOffStatusEnum": "reviews.enums.SignOffStatus",

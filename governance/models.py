@@ -11,6 +11,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from core.models import TimeStampedModel
 from core.validators import no_control_characters
 from governance.enums import CommunityRole, RepositoryKind, Stage
+from vcs import plan
 
 
 class Department(models.Model):
@@ -29,6 +30,13 @@ class Department(models.Model):
     sla_days = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)])
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    carry_forward_unexported = models.BooleanField(
+        default=False,
+        help_text=(
+            "Keep this department's approvals when the submission moves to a commit whose "
+            "change touches no exported file (audited each time)."
+        ),
+    )
 
     class Meta:
         ordering = ["position", "name"]
@@ -156,6 +164,25 @@ class Component(TimeStampedModel):
     @property
     def scope_digest(self) -> str:
         return scope_digest(self.review_scope())
+
+    def export_plan(self, entries) -> plan.ExportPlan:
+        """The fate of each of a commit's ``entries`` under this component's open scope
+        and prefix mapping (vcs.plan)."""
+        return plan.export_plan(
+            entries,
+            open_paths=self.open_paths,
+            internal_paths=self.internal_paths,
+            from_prefix=self.export_from_prefix,
+            to_prefix=self.export_to_prefix,
+        )
+
+    @property
+    def export_scope(self) -> plan.Scope:
+        """The rules of the export plan, for judging one path (a commit's changed files)."""
+        return plan.Scope(
+            tuple(self.open_paths), tuple(self.internal_paths),
+            self.export_from_prefix, self.export_to_prefix,
+        )  # fmt: skip
 
 
 def scope_digest(scope: dict) -> str:

@@ -21,15 +21,25 @@ def submittable_components(user) -> QuerySet[Component]:
 
 
 def component_list(user) -> QuerySet[Component]:
+    """Visible components with their number of submissions and of tickets still open.
+
+    Both counts run over the same join (submissions × tickets), so they count distinct
+    rows: otherwise every submission counted once per ticket. A ticket is open only while
+    its submission is under review: a withdrawn or rejected submission's tickets are
+    closed, whatever state they were left in. (States as their stored values: governance
+    does not import reviews.)
+    """
     return (
         visible_components(user)
         .prefetch_related("owners")
         .annotate(
-            submission_count=Count("submissions"),
+            submission_count=Count("submissions", distinct=True),
             open_tickets=Count(
                 "submissions__tickets",
+                distinct=True,
                 filter=Q(
-                    submissions__tickets__state__in=["open", "in_review", "changes_requested"]
+                    submissions__tickets__state__in=["open", "in_review", "changes_requested"],
+                    submissions__state__in=["in_review", "changes_requested"],
                 ),
             ),
         )

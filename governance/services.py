@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -68,6 +69,8 @@ def component_create(*, actor, draft: ComponentDraft) -> Component:
             globs[name] = validate_path_globs(getattr(draft, name))
         except ValidationError as exc:
             errors[name] = exc.messages
+    if "open_paths" in globs and not globs["open_paths"]:
+        errors["open_paths"] = [EMPTY_OPEN_SCOPE]
     name = draft.name.strip()
     if not name or len(name) > 120 or has_control_characters(name):
         errors["name"] = ["Give the component a name: one line of at most 120 characters."]
@@ -263,6 +266,10 @@ def _export_prefix(value: str, field_name: str) -> str:
     return "/".join(parts) + "/"
 
 
+EMPTY_OPEN_SCOPE = (
+    "Name at least one open path (for example src/** or **): with none, nothing would be published."
+)
+
 #: The fields of a component's review scope an owner may change, and their defaults.
 SCOPE_FIELDS = (
     "license", "open_paths", "internal_paths", "external_url", "external_branch",
@@ -289,6 +296,8 @@ def _clean_scope(component: Component, changes: dict) -> dict:
                 clean[name] = validate_path_globs(changes[name])
             except ValidationError as exc:
                 errors[name] = exc.messages
+    if "open_paths" in clean and not clean["open_paths"]:
+        errors["open_paths"] = [EMPTY_OPEN_SCOPE]
     for name, target in (("from_prefix", "export_from_prefix"), ("to_prefix", "export_to_prefix")):
         if name in changes:
             try:
@@ -317,9 +326,42 @@ def _clean_scope(component: Component, changes: dict) -> dict:
         errors["external_url"] = ["The external repository must not be the internal one."]
     elif url and not repositories.is_free_for(url, component):
         errors["external_url"] = [repositories.TAKEN]
+    if not errors:
+        errors.update(_external_problems(component, clean))
     if errors:
         raise ValidationError(errors)
     return clean
+
+
+def _external_problems(component: Component, clean: dict) -> dict[str, list[str]]:
+    """Checked when the external repository or branch is saved: reachable, and either
+    without the branch yet (the first export creates it) or with a history Gatehouse can
+    build on (SHA-1 object ids, as the internal side's). Errors per field."""
+    if "external_url" not in clean and "external_branch" not in clean:
+        return {}
+    current = component.external_repository
+    url = clean.get("external_url", current.url if current else "")
+    if not url:
+        return {}
+    branch = clean.get("external_branch", component.external_branch or "main")
+    try:
+        head = vcs.ls_remote_branch(
+            url, branch, allow=settings.GATEHOUSE_GIT_ALLOW,
+            timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT,
+            credentials=repositories.git_credentials(),
+        )  # fmt: skip
+    except vcs.BranchNotFound:
+        return {}  # empty, or without this branch yet: the first export starts it
+    except vcs.VcsError as exc:
+        return {"external_url": [f"The external repository cannot be read: {exc}"]}
+    if len(head) != 40:
+        return {
+            "external_url": [
+                "The external repository uses SHA-256 object ids; Gatehouse exports SHA-1 "
+                "history and cannot build on it."
+            ]
+        }
+    return {}
 
 
 def component_scope_apply(*, component: Component, actor, changes: dict) -> tuple[dict, dict]:

@@ -34,6 +34,7 @@ from releases.serializers import (
     DashboardFilterSerializer,
     DashboardSerializer,
     ReleaseCancelSerializer,
+    ReleaseCommitSerializer,
     ReleaseCreateSerializer,
     ReleaseFilterSerializer,
     ReleaseSerializer,
@@ -235,6 +236,13 @@ class DashboardView(generics.GenericAPIView):
 
     serializer_class = DashboardSerializer
 
+    def get_queryset(self):
+        """The filtered portfolio (the browsable API's renderer asks for it too)."""
+        params = DashboardFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = dashboard.PortfolioFilters.from_params(params.as_params())
+        return dashboard.portfolio_queryset(self.request.user, filters)
+
     @extend_schema(
         parameters=[
             DashboardFilterSerializer,
@@ -245,10 +253,7 @@ class DashboardView(generics.GenericAPIView):
         summary="The portfolio: counters and one row per component",
     )
     def get(self, request):
-        params = DashboardFilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        filters = dashboard.PortfolioFilters.from_params(params.as_params())
-        page = self.paginate_queryset(dashboard.portfolio_queryset(request.user, filters))
+        page = self.paginate_queryset(self.get_queryset())
         body = {
             "counters": dashboard.portfolio_counters(request.user),
             "count": self.paginator.count,
@@ -370,3 +375,16 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
             BackportSerializer(backport).data,
             status=status.HTTP_409_CONFLICT if conflict else status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        parameters=[SLUG],
+        request=None,
+        responses=ReleaseCommitSerializer(many=True),
+        summary="The commits a release of the component may be made of: the approved commit, "
+        "the reviewed branch's head and recent tags on it",
+    )
+    @action(detail=True, methods=["get"], url_path="release-commits")
+    def release_commits(self, request, slug=None):
+        component = self._component()
+        choices = services.release_commit_choices(component)
+        return Response(ReleaseCommitSerializer(choices, many=True).data)

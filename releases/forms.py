@@ -8,12 +8,24 @@ class ReleaseForm(forms.Form):
     version = forms.CharField(
         max_length=64, help_text="A semantic version: 1.4.0, 2.0.0-rc.1 (a leading v is dropped)."
     )
-    commit = forms.CharField(
-        max_length=40,
+    commit = forms.ChoiceField(
         required=False,
-        help_text="The full commit id; left empty, the commit the departments approved.",
+        widget=forms.RadioSelect,
+        help_text=(
+            "The approved commit, the reviewed branch's head or a tag on it; none picked, "
+            "the commit the departments approved."
+        ),
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, commits=(), **kwargs):
+        """``commits``: releases.services.release_commit_choices."""
+        super().__init__(*args, **kwargs)
+        self.fields["commit"].choices = [
+            (c["commit"], f"{c['commit'][:10]} — {c['label']}") for c in commits
+        ]
+        if commits:
+            self.fields["commit"].initial = commits[0]["commit"]
 
 
 class CancelForm(forms.Form):

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from scans.engine import missing_community_files
+from vcs.plan import ExportPlan
 
 PASS = "pass"
 BLOCKED = "blocked"
@@ -150,6 +153,17 @@ class GateContext:
     #: Whether the component publishes to an external repository, and its newest sync.
     has_external: bool = False
     sync: SyncInfo | None = None
+    #: The export plan of the release's commit under the component's current open scope
+    #: and prefix mapping (vcs.plan): what would be published. None when it could not be
+    #: read, and then ``plan_error`` says why.
+    plan: ExportPlan | None = None
+    plan_error: str = ""
+    tree_url: str = ""
+
+    def exported(self, finding: FindingRef) -> bool:
+        """Whether ``finding`` is about what is published: a published file, or the
+        repository as a whole (no path)."""
+        return not finding.path or (self.plan is not None and self.plan.is_published(finding.path))
 
 
 # --------------------------------------------------------------------------- registry
@@ -224,6 +238,51 @@ def _needs_complete_scan(ctx: GateContext) -> Outcome | None:
     return None
 
 
+def _needs_plan(ctx: GateContext) -> Outcome | None:
+    """Blocked when what would be published cannot be known, or cannot be published: the
+    plan unreadable, nothing in the open scope, two files landing on one path."""
+    short = ctx.commit[:10]
+    link = Evidence(f"Public tree of {short}", ctx.tree_url) if ctx.tree_url else None
+    evidence = (link,) if link else ()
+    plan = ctx.plan
+    if plan is None:
+        return blocked(
+            f"What {short} would publish is unknown: "
+            f"{ctx.plan_error or 'its tree could not be read'}.",
+            *evidence,
+        )
+    if not plan.published:
+        return blocked(
+            f"No file of {short} is in the open scope: nothing would be published. "
+            "Change the open paths on the component's scope page.",
+            *evidence,
+        )
+    if plan.problems:
+        more = f" (and {len(plan.problems) - 1} more)" if len(plan.problems) > 1 else ""
+        return blocked(
+            f"The export of {short} cannot be built: {plan.problems[0]}{more}", *evidence
+        )
+    return None
+
+
+def _judged(ctx: GateContext) -> list[FindingRef]:
+    """The findings the gates hold against the release: a secret wherever it is (the
+    history leaks it), anything else only when it is about what is published. An internal
+    reference or a denied license in a published file blocks whatever severity the scan
+    gave it (the scan judged the scope of its day; the plan is today's)."""
+    judged = []
+    for f in ctx.findings:
+        if f.kind == "secret":
+            judged.append(f)
+        elif ctx.exported(f):
+            if f.severity != "blocking" and (
+                f.kind == "internal_ref" or f.rule == "denied-license"
+            ):
+                f = replace(f, severity="blocking")
+            judged.append(f)
+    return judged
+
+
 # --------------------------------------------------------------------------- the gates
 
 
@@ -278,13 +337,17 @@ def reviews_gate(ctx: GateContext) -> Outcome:
 @gate("scan", "Scan")
 def scan_gate(ctx: GateContext) -> Outcome:
     """A complete scan of this commit, with no open blocking finding."""
-    problem = _needs_complete_scan(ctx)
+    problem = _needs_complete_scan(ctx) or _needs_plan(ctx)
     if problem:
         return problem
-    blocking = [f for f in ctx.findings if f.severity == "blocking"]
+    blocking = [f for f in _judged(ctx) if f.severity == "blocking"]
     link = Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url)
     if not blocking:
-        return passed(f"The scan of {ctx.commit[:10]} has no open blocking finding.", link)
+        return passed(
+            f"The scan of {ctx.commit[:10]} has no open blocking finding in the "
+            f"{len(ctx.plan.published)} published files, and no secret anywhere.",
+            link,
+        )
     waiting = [f for f in blocking if f.awaiting]
     untriaged = [f for f in blocking if not f.awaiting]
     reasons = []
@@ -323,21 +386,29 @@ def _is_top_level_license_file(path: str) -> bool:
 def licensing_gate(ctx: GateContext) -> Outcome:
     """The component's license agrees with its LICENSE file and with the file headers in the
     open scope, and no denied license is in the open scope."""
-    problem = _needs_complete_scan(ctx)
+    problem = _needs_complete_scan(ctx) or _needs_plan(ctx)
     if problem:
         return problem
     declared = _license_keys(ctx.component_license)
     problems: list[str] = []
     evidence: list[FindingRef] = []
+    published = ctx.plan.by_path
+    judged = _judged(ctx)
+    # The LICENSE that counts is the one at the top of the published tree.
     files = [
         f
-        for f in ctx.findings
-        if f.kind == "license" and f.source == "license-file" and _is_top_level_license_file(f.path)
+        for f in judged
+        if f.kind == "license"
+        and f.source == "license-file"
+        and f.path in published
+        and _is_top_level_license_file(published[f.path].published_path)
     ]
-    denied = [f for f in ctx.findings if f.rule == "denied-license" and f.severity == "blocking"]
-    mismatched = [f for f in ctx.findings if f.rule == "license-mismatch"]
+    denied = [f for f in judged if f.rule == "denied-license" and f.severity == "blocking"]
+    mismatched = [f for f in judged if f.rule == "license-mismatch"]
     if not files:
-        problems.append("no LICENSE file with a recognised license at the top level")
+        problems.append(
+            "no LICENSE file with a recognised license at the top of the published tree"
+        )
     else:
         disagree = [f for f in files if not (_license_keys(f.license) & declared)]
         if disagree:
@@ -361,33 +432,42 @@ def licensing_gate(ctx: GateContext) -> Outcome:
     if problems:
         return blocked("Licensing: " + "; ".join(problems) + ".", *_finding_evidence(evidence))
     return passed(
-        f"LICENSE and the open-scope headers agree with {ctx.component_license}; "
-        "no denied license.",
+        f"The published LICENSE and headers agree with {ctx.component_license}; "
+        "no denied license is published.",
         Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url),
     )
 
 
 @gate("community", "Community files")
 def community_gate(ctx: GateContext) -> Outcome:
-    """README, LICENSE, CONTRIBUTING, CODE_OF_CONDUCT and SECURITY are present."""
-    problem = _needs_complete_scan(ctx)
+    """README, LICENSE, CONTRIBUTING, CODE_OF_CONDUCT and SECURITY are in the published
+    tree (at its top, in .github/ or in docs/, after the prefix mapping): a file kept
+    internal or outside the open scope does not count."""
+    problem = _needs_plan(ctx)
     if problem:
         return problem
-    missing_rules = {f"missing-{name.lower().replace('_', '-')}": name for name in COMMUNITY_FILES}
-    missing = [f for f in ctx.findings if f.kind == "hygiene" and f.rule in missing_rules]
+    plan = ctx.plan
+    link = Evidence(f"Public tree of {ctx.commit[:10]}", ctx.tree_url or ctx.component_url)
+    missing = missing_community_files(plan.published_paths)
     if missing:
-        order = list(missing_rules)
-        names = ", ".join(
-            missing_rules[f.rule] for f in sorted(missing, key=lambda f: order.index(f.rule))
+        unpublished = set(missing) - set(
+            missing_community_files(f.path for f in plan.files if f.kind != "commit")
         )
+        hint = ""
+        if unpublished:
+            hint = (
+                f" {', '.join(m for m in missing if m in unpublished)} "
+                f"{'is' if len(unpublished) == 1 else 'are'} in the repository but not "
+                "published: add it to the open paths."
+            )
         return blocked(
-            f"Missing community files: {names}. Add them at the top level, in .github/ or in "
-            "docs/, then rescan.",
-            Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url),
+            f"Missing community files: {', '.join(missing)}. The published tree must hold "
+            f"them at its top level, in .github/ or in docs/.{hint}",
+            link,
         )
     return passed(
-        "README, LICENSE, CONTRIBUTING, CODE_OF_CONDUCT and SECURITY are present.",
-        Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url),
+        "README, LICENSE, CONTRIBUTING, CODE_OF_CONDUCT and SECURITY are in the published tree.",
+        link,
     )
 
 

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+import vcs
 from governance.models import Component, ComponentRole, Department
 from governance.selectors import visible_components
 from releases import gates
@@ -18,6 +19,7 @@ from reviews.models import SignOff, Submission
 from scans.enums import FindingKind, Severity, TriageState
 from scans.models import Finding, ScanRun
 from scans.selectors import UNSETTLED
+from scans.services import export_plan_for
 
 #: Hygiene rules a gate reads, besides every open blocking finding.
 GATE_HYGIENE_RULES = ["license-mismatch"] + [
@@ -138,6 +140,8 @@ def _finding_refs(scan: ScanRun, waived: set[str]) -> tuple[gates.FindingRef, ..
     url = reverse("scans:scan", kwargs={"pk": scan.pk})
     rows = Finding.objects.filter(
         (UNSETTLED & Q(severity=Severity.BLOCKING))
+        # judged by the export plan, whatever severity the scan's scope gave them
+        | (UNSETTLED & (Q(kind=FindingKind.INTERNAL_REF) | Q(rule="denied-license")))
         | Q(state=TriageState.OPEN, kind=FindingKind.HYGIENE, rule__in=GATE_HYGIENE_RULES)
         | Q(kind=FindingKind.LICENSE, data__source="license-file"),
         scan=scan,
@@ -220,8 +224,19 @@ def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list
         now=now,
         has_external=component.external_repository_id is not None,
         sync=_sync_info(component, release, now),
+        **_plan_fields(component, release),
     )
     return context, waivers
+
+
+def _plan_fields(component: Component, release: Release) -> dict:
+    """The export plan of the release's commit (no query: read from the local mirror)."""
+    try:
+        plan = export_plan_for(component, release.commit)
+    except vcs.VcsError as exc:
+        return {"plan": None, "plan_error": str(exc)[:300]}
+    url = reverse("releases:release", kwargs={"pk": release.pk}) + "#public-tree"
+    return {"plan": plan, "tree_url": url}
 
 
 def _sync_info(component: Component, release: Release, now) -> gates.SyncInfo | None:
@@ -263,3 +278,14 @@ def approved_commit(component: Component) -> str:
         .first()
         or ""
     )
+
+
+def internal_branch(component: Component) -> str:
+    """The branch reviews follow: the latest submission's, else main."""
+    branch = (
+        Submission.objects.filter(component=component)
+        .order_by("-created_at")
+        .values_list("branch", flat=True)
+        .first()
+    )
+    return branch or "main"

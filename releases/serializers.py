@@ -50,6 +50,14 @@ class ReleaseCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(max_length=MAX_TEXT, allow_blank=True, required=False, default="")
 
 
+class ReleaseCommitSerializer(serializers.Serializer):
+    """A commit a release may be made of (GET components/{slug}/release-commits/)."""
+
+    commit = serializers.CharField(help_text="Full commit id: post it as the release's commit.")
+    label = serializers.CharField(help_text="What it is: approved, the branch head, a tag.")
+    kind = serializers.ChoiceField(choices=["approved", "head", "tag"])
+
+
 class ReleaseFilterSerializer(serializers.Serializer):
     """Query parameters of the release list."""
 

@@ -10,16 +10,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import vcs
 from core.audit import audit_record
 from governance.models import Component
 from governance.rules import has_stake
 from releases import gates, rules
 from releases.enums import OPEN_RELEASE_STATES, RELEASE_TRANSITIONS, GateStatus, ReleaseState
 from releases.models import GateEvaluation, Release, Waiver
-from releases.selectors import approved_commit, gate_context, required_gates
+from releases.selectors import approved_commit, gate_context, internal_branch, required_gates
 from releases.versions import Version
 from scans.enums import TriageState
 from scans.models import Finding, ScanRun
+from scans.services import internal_mirror
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 MAX_WAIVER_DAYS = 365
@@ -54,6 +56,9 @@ def release_create(
             )  # fmt: skip
     elif not _FULL_SHA.match(commit):
         raise ValidationError({"commit": ["Give the full 40-character commit id."]})
+    problem = commit_problem(component, commit)
+    if problem:
+        raise ValidationError({"commit": [problem]})
     published = [
         Version(v)
         for v in Release.objects.filter(
@@ -81,6 +86,61 @@ def release_create(
         )  # fmt: skip
         _evaluate_locked(release=release, trigger="created", actor=actor)
     return release
+
+
+def commit_problem(component: Component, commit: str) -> str:
+    """Why ``commit`` (a full id) cannot be released, or "": it must be a commit of the
+    internal repository (as its mirror was last fetched) reachable from the reviewed
+    branch -- not a made-up id, nor a commit of another branch or fork."""
+    branch = internal_branch(component)
+    for fetch in (False, True):  # the mirror as last fetched; fetched now if it lacks it
+        try:
+            mirror = internal_mirror(component, fetch=fetch)
+            head = vcs.resolve_ref(mirror, f"refs/heads/{branch}")
+            vcs.resolve_commitish(mirror, commit)
+        except vcs.RefNotFound:
+            if fetch:
+                return (
+                    f"Commit {commit[:10]} is not in the internal repository: pick the "
+                    f"approved commit, the head of {branch} or a tag on it."
+                )
+        except vcs.VcsError as exc:
+            if fetch:
+                return f"The internal repository cannot be read: {exc}"
+        else:
+            break
+    if not vcs.commit_reachable(mirror, commit, head):
+        return f"Commit {commit[:10]} is not on the reviewed branch {branch}."
+    return ""
+
+
+def release_commit_choices(component: Component, *, tags: int = 10) -> list[dict]:
+    """The commits a release is made of, to pick from: the departments' approved commit,
+    the reviewed branch's head and the newest tags on it. Each: commit, label, kind."""
+    choices, seen = [], set()
+
+    def add(commit: str, label: str, kind: str) -> None:
+        if commit and commit not in seen:
+            seen.add(commit)
+            choices.append({"commit": commit, "label": label, "kind": kind})
+
+    add(approved_commit(component), "approved by the departments", "approved")
+    branch = internal_branch(component)
+    try:
+        try:  # the newest head: fetched now, within the web time-out
+            mirror = internal_mirror(component, fetch=True)
+        except vcs.VcsError:
+            mirror = internal_mirror(component)  # as last fetched
+        head = vcs.resolve_ref(mirror, f"refs/heads/{branch}")
+    except vcs.VcsError:
+        return choices
+    add(head, f"head of {branch}", "head")
+    for name, commit in vcs.recent_tags(mirror, limit=tags * 3):
+        if len([c for c in choices if c["kind"] == "tag"]) >= tags:
+            break
+        if vcs.commit_reachable(mirror, commit, head):
+            add(commit, f"tag {name}", "tag")
+    return choices
 
 
 def release_evaluate(*, release_id: int, trigger: str, actor=None) -> Release | None:

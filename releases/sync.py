@@ -31,10 +31,11 @@ from governance.services import component_set_stage
 from releases import rules
 from releases.enums import ReleaseState, SyncStatus
 from releases.models import Backport, Release, SyncState
-from reviews.models import Submission
+from releases.selectors import internal_branch
 from scans import engine
 from scans.detectors.base import Kind, Severity
 from scans.services import DatabaseCache, active_policy
+from vcs import plan
 
 log = logging.getLogger(__name__)
 
@@ -56,46 +57,13 @@ def identity() -> vcs.Identity:
     return vcs.Identity(name=settings.GATEHOUSE_COMMIT_NAME, email=settings.GATEHOUSE_COMMIT_EMAIL)
 
 
-def internal_branch(component: Component) -> str:
-    """The branch reviews follow: the latest submission's, else main."""
-    branch = (
-        Submission.objects.filter(component=component)
-        .order_by("-created_at")
-        .values_list("branch", flat=True)
-        .first()
-    )
-    return branch or "main"
-
-
-def _boundary(component: Component) -> engine.Boundary:
-    return engine.Boundary(component.open_paths, component.internal_paths, component.license)
-
-
-def export_target(component: Component, path: str) -> str:
-    """Where an open-scope file lands outside: under the mapped prefix, or where it is."""
-    source = component.export_from_prefix
-    if source and path.startswith(source):
-        return component.export_to_prefix + path[len(source) :]
-    return path
-
-
 def export_pairs(component: Component, entries) -> list[tuple[str, str]]:
-    """(internal path, external path) for every file of the tree in the open scope. Two
-    files landing on one path is an error, not a silent overwrite."""
-    boundary = _boundary(component)
-    pairs, seen = [], {}
-    for entry in entries:
-        if entry.kind == "commit" or boundary.scope(entry.path) != "open":
-            continue  # submodules are listed by scans, never published
-        target = export_target(component, entry.path)
-        if target in seen:
-            raise ValidationError(
-                {"export": [f"{entry.path} and {seen[target]} would both be published as "
-                            f"{target}: change the prefix mapping."]}
-            )  # fmt: skip
-        seen[target] = entry.path
-        pairs.append((entry.path, target))
-    return pairs
+    """(internal path, external path) of every file the export plan publishes. Two files
+    landing on one path is an error, not a silent overwrite."""
+    plan = component.export_plan(entries)
+    if plan.problems:
+        raise ValidationError({"export": list(plan.problems)})
+    return plan.pairs()
 
 
 def _commit_json(commit: vcs.CommitInfo) -> dict:
@@ -265,10 +233,10 @@ def _sync_fields(component: Component, workspace: Path, sides: _Sides) -> dict:
     waiting = [c for c in community if c.sha not in backported]
     pending = []
     if sides.internal_head:
-        boundary = _boundary(component)
+        scope = component.export_scope
         since = last_rev if last_rev and vcs.ref_commit(workspace, last_rev) else None
         for commit in vcs.log(workspace, include=sides.internal_head, exclude=since):
-            if any(boundary.scope(path) == "open" for path in commit.files):
+            if any(scope.fate(path)[0] == plan.PUBLISHED for path in commit.files):
                 pending.append(commit)
     external_tags = {}
     for name, sha in sides.external_tags.items():
@@ -405,6 +373,7 @@ def _build_export(component: Component, release: Release, workspace: Path, paren
         raise ValidationError(
             {"commit": [f"Commit {release.commit[:10]} is not in the internal repository."]}
         )
+    # The one export plan: the gates judged this very plan (vcs.plan).
     pairs = export_pairs(component, vcs.list_tree(workspace, release.commit))
     if not pairs:
         raise PublishAborted(["The open scope of this commit is empty: nothing to publish."])
@@ -424,15 +393,10 @@ def _build_export(component: Component, release: Release, workspace: Path, paren
 
 
 def _export_problems(component, workspace: Path, commit: str, pairs) -> list[str]:
-    """What forbids publishing the exported tree: files under internal_paths (after the
-    mapping too), and blocking secrets, internal references and denied licenses found by
-    scanning the exported tree itself as public."""
-    internal = engine.Boundary((), component.internal_paths)
-    problems = [
-        f"{target}: under internal_paths, must not leave"
-        for source, target in pairs
-        if internal.scope(source) == "internal" or internal.scope(target) == "internal"
-    ]
+    """What forbids publishing the exported tree: blocking secrets, internal references
+    and denied licenses found by scanning the exported tree itself as public (the plan
+    already kept internal_paths in, before and after the mapping)."""
+    problems = []
     result = engine.scan_commit(
         mirror=workspace, commit=commit, policy=active_policy().as_policy(),
         boundary=engine.Boundary((), (), component.license), cache=DatabaseCache(),

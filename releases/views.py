@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 import vcs
 from core.forms import add_service_errors
+from core.templatetags.gatehouse import humantime
 from governance.models import Component, Department
 from governance.selectors import component_detail
 from releases import charts, dashboard, departments, rules, selectors, services, sync
@@ -39,7 +40,7 @@ def release_create(request, slug):
     component = _component_or_404(request.user, slug)
     if not rules.can_create_release(request.user, component):
         raise PermissionDenied("Only the component's owners and admins create its releases.")
-    form = ReleaseForm(request.POST or None)
+    form = ReleaseForm(request.POST or None, commits=services.release_commit_choices(component))
     if request.method == "POST" and form.is_valid():
         try:
             release = services.release_create(
@@ -268,6 +269,12 @@ def charts_page(request):
     activity = departments.weekly_activity(user, now=now)
     weeks = [f"{w.day} {w:%b}" for w in activity.weeks]
     medians = departments.approval_medians(user, now=now)
+    median_days = [m.median_days for m in medians]
+    # Reviews decided within hours read in hours: a bar of "0.04 days" says little.
+    longest = max((d for d in median_days if d), default=0)
+    unit, per_day = (
+        ("minutes", 24 * 60) if longest < 1 / 24 else ("hours", 24) if longest < 2 else ("days", 1)
+    )
     findings = departments.open_findings_over_time(user, now=now)
     sync = departments.sync_status_over_time(user, now=now)
     figures = [
@@ -287,12 +294,18 @@ def charts_page(request):
         ),
         (
             charts.bar_chart(
-                title="Median days from submission to approval",
+                title=f"Median {unit} from submission to approval",
                 categories=[m.name for m in medians],
-                series=[charts.Series("Median days", [m.median_days for m in medians])],
+                series=[
+                    charts.Series(
+                        f"Median {unit}",
+                        [None if d is None else d * per_day for d in median_days],
+                    )
+                ],
                 notes=[f"{m.approvals} approved" for m in medians],
                 x_label="Department",
-                y_label="Days",
+                y_label=unit.capitalize(),
+                value_format=lambda v: "no data" if v is None else humantime(v / per_day),
             ),
             "Per department, over the reviews approved in the last 180 days: the median "
             "time from the submission to the department's approval. No bar: no approval.",

@@ -11,14 +11,19 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+import vcs
 from governance.rules import can_change_scope
 from governance.selectors import visible_components
-from reviews import rules, selectors, services
+from reviews import code, rules, selectors, services
 from reviews.models import SignOff
 from reviews.serializers import (
+    CodeFileSerializer,
+    DiffQuerySerializer,
+    DiffSerializer,
+    FileQuerySerializer,
     ScopeChangeSerializer,
     ScopeSerializer,
     SignOffCreateSerializer,
@@ -29,12 +34,20 @@ from reviews.serializers import (
     SubmissionSerializer,
     TicketFilterSerializer,
     TicketSerializer,
+    TreeFileSerializer,
+    TreeQuerySerializer,
 )
 from scans.serializers import ScanRunSerializer
 from scans.services import scan_request
 
 # Ids in URLs: digits only, and short enough for a 64-bit column.
 ID_REGEX = r"[0-9]{1,18}"
+
+
+class CodeUnavailable(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The commit is not in Gatehouse's copy of the repository yet."
+    default_code = "code_unavailable"
 
 
 class SubmissionViewSet(
@@ -114,6 +127,81 @@ class SubmissionViewSet(
         )  # fmt: skip
         return Response(ScanRunSerializer(scan).data, status=status.HTTP_202_ACCEPTED)
 
+    # ------------------------------------------------------------------ the code
+
+    def _code_submission(self):
+        submission = self.get_object()
+        submission.component = (
+            type(submission.component)
+            .objects.select_related("internal_repository")
+            .get(pk=submission.component_id)
+        )
+        return submission
+
+    @extend_schema(
+        parameters=[TreeQuerySerializer],
+        responses=TreeFileSerializer(many=True),
+        summary="The export plan of the commit under review: each file's fate and findings",
+    )
+    @action(detail=True, methods=["get"])
+    def tree(self, request, pk=None):
+        query = TreeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        submission = self._code_submission()
+        try:
+            preview = code.public_tree(
+                submission, only_findings=query.validated_data.get("filter") == "findings",
+                limit=10**9,
+            )  # fmt: skip
+        except code.CodeUnavailable as exc:
+            raise CodeUnavailable(str(exc)) from exc
+        files = [
+            {**vars(row["file"].planned), "findings": row["file"].findings}
+            for row in preview.rows
+            if row["kind"] == "file"
+        ]
+        files.sort(key=lambda f: f["path"])
+        page = self.paginate_queryset(files)
+        return self.get_paginated_response(TreeFileSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[DiffQuerySerializer],
+        responses=DiffSerializer,
+        summary="What changed between two commits this submission was reviewed at",
+    )
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        query = DiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        submission = self._code_submission()
+        try:
+            view = code.diff_view(
+                submission, query.validated_data["from"], query.validated_data.get("to")
+            )
+        except code.BadCommit as exc:
+            raise ValidationError({"from": [str(exc)]}) from exc
+        except code.CodeUnavailable as exc:
+            raise CodeUnavailable(str(exc)) from exc
+        return Response(DiffSerializer(view).data)
+
+    @extend_schema(
+        parameters=[FileQuerySerializer],
+        responses=CodeFileSerializer,
+        summary="One file at the commit under review, with its fate and findings",
+    )
+    @action(detail=True, methods=["get"])
+    def file(self, request, pk=None):
+        query = FileQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        submission = self._code_submission()
+        try:
+            view = code.file_view(submission, query.validated_data["path"])
+        except vcs.PathNotFound as exc:
+            raise NotFound("No such file at the commit under review.") from exc
+        except code.CodeUnavailable as exc:
+            raise CodeUnavailable(str(exc)) from exc
+        return Response(CodeFileSerializer(view).data)
+
 
 class TicketViewSet(
     mixins.ListModelMixin,
@@ -129,7 +217,8 @@ class TicketViewSet(
         return (
             selectors.ticket_list(self.request.user)
             .prefetch_related(
-                Prefetch("signoffs", queryset=SignOff.objects.select_related("reviewer"))
+                "department__questions",
+                Prefetch("signoffs", queryset=SignOff.objects.select_related("reviewer")),
             )
             .order_by("-submission_id", "department__position", "department__name", "pk")
         )

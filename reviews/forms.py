@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.text import slugify
 
 from governance.models import Component
@@ -71,6 +72,9 @@ class SubmitForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        component = data.get("component")
+        if component is not None:
+            self._refuse_scope_changes(component, data)
         if data.get("component") is None and not self.errors.get("component"):
             if not data.get("name", "").strip():
                 self.add_error("name", "Name the new component, or choose an existing one.")
@@ -81,6 +85,26 @@ class SubmitForm(forms.Form):
                 if not data["slug"]:
                     self.add_error("slug", "Give the component a slug of letters and digits.")
         return data
+
+    def _refuse_scope_changes(self, component, data) -> None:
+        """An existing component keeps its license and paths: they are what the departments
+        approve, and they change on the component's scope page (which makes the current
+        sign-offs stale and says so). Typed here, they would be silently dropped; so a
+        value that differs from the component's is refused with that advice."""
+        scope_url = reverse("reviews:component-scope", args=[component.slug])
+        for name, what, them in (
+            ("open_paths", "open paths", "them"),
+            ("internal_paths", "internal paths", "them"),
+            ("license", "license", "it"),
+        ):
+            typed = data.get(name)
+            current = getattr(component, name)
+            if typed and (list(typed) != list(current) if name != "license" else typed != current):
+                self.add_error(
+                    name,
+                    f"Submitting does not change the {what} of {component}: leave this empty, "
+                    f"or change {them} on the component's scope page ({scope_url}) first.",
+                )
 
     def component_draft(self) -> ComponentDraft | None:
         data = self.cleaned_data

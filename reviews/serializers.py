@@ -206,6 +206,12 @@ class SignOffSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ChecklistQuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    help = serializers.CharField(source="help_text", read_only=True)
+
+
 class TicketSerializer(serializers.ModelSerializer):
     submission = serializers.PrimaryKeyRelatedField(read_only=True)
     component = serializers.CharField(source="submission.component.slug", read_only=True)
@@ -217,6 +223,11 @@ class TicketSerializer(serializers.ModelSerializer):
         help_text="The commit under review: the submission's current commit.",
     )
     signoffs = SignOffSerializer(many=True, read_only=True)
+    checklist = serializers.SerializerMethodField(
+        help_text="The department's active checklist questions. Answer each in the sign-off's "
+        "``answers`` as ``{question: id, answer: yes|no|n/a, note}``; an approval needs "
+        "every one answered, none with no."
+    )
 
     class Meta:
         model = ReviewTicket
@@ -228,9 +239,16 @@ class TicketSerializer(serializers.ModelSerializer):
             "state",
             "commit",
             "created_at",
+            "checklist",
             "signoffs",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ChecklistQuestionSerializer(many=True))
+    def get_checklist(self, ticket) -> list[dict]:
+        # .all() then filter here: the list view prefetches the questions once.
+        questions = [q for q in ticket.department.questions.all() if q.is_active]
+        return ChecklistQuestionSerializer(questions, many=True).data
 
 
 class ChecklistAnswerSerializer(serializers.ModelSerializer):
@@ -303,3 +321,115 @@ class ScopeSerializer(serializers.Serializer):
     scope = serializers.DictField()
     scope_digest = serializers.CharField()
     stale_signoffs = serializers.IntegerField(required=False)
+
+
+# --------------------------------------------------------------------------- the code
+
+
+class CodeFindingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    severity = serializers.CharField()
+    state = serializers.CharField()
+    line = serializers.IntegerField()
+    message = serializers.CharField()
+    open = serializers.BooleanField(source="unsettled")
+
+
+class TreeFileSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    fate = serializers.ChoiceField(choices=["published", "internal", "excluded"])
+    published_path = serializers.CharField(help_text="Where it lands outside; '' unless published.")
+    reason = serializers.CharField()
+    glob = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    sha = serializers.CharField()
+    findings = CodeFindingSerializer(many=True)
+
+
+class TreeQuerySerializer(serializers.Serializer):
+    filter = serializers.ChoiceField(
+        choices=["findings"], required=False,
+        help_text="``findings``: only the published files with findings.",
+    )  # fmt: skip
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    _sha = r"^[0-9a-f]{40}$"
+    error = {"invalid": "Give a full commit id (40 lowercase hex digits)."}
+    # "from" is a Python keyword: declared under it through the fields mapping below.
+    to = serializers.RegexField(_sha, required=False, error_messages=error,
+                                help_text="Default: the commit under review.")  # fmt: skip
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.RegexField(
+            self._sha, error_messages=self.error,
+            help_text="The commit to compare from: one this submission was reviewed at.",
+        )  # fmt: skip
+        return fields
+
+
+class DiffLineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[" ", "+", "-"])
+    old_line = serializers.IntegerField(allow_null=True)
+    new_line = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField()
+
+
+class HunkSerializer(serializers.Serializer):
+    old_start = serializers.IntegerField()
+    old_count = serializers.IntegerField()
+    new_start = serializers.IntegerField()
+    new_count = serializers.IntegerField()
+    lines = DiffLineSerializer(many=True)
+
+
+class DiffFileSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        source="change.status", choices=["added", "modified", "deleted", "renamed"]
+    )
+    old_path = serializers.CharField(source="change.old_path")
+    new_path = serializers.CharField(source="change.new_path")
+    fate = serializers.CharField(help_text="Export-plan fate at the new commit (old, if deleted).")
+    published_path = serializers.CharField()
+    fate_before = serializers.CharField()
+    binary = serializers.BooleanField(source="change.binary")
+    too_large = serializers.BooleanField(source="change.too_large")
+    hunks_omitted = serializers.BooleanField(source="change.hunks_omitted")
+    similarity = serializers.IntegerField(source="change.similarity", allow_null=True)
+    additions = serializers.IntegerField(source="change.additions")
+    deletions = serializers.IntegerField(source="change.deletions")
+    hunks = HunkSerializer(source="change.hunks", many=True)
+
+
+class DiffSerializer(serializers.Serializer):
+    old_commit = serializers.CharField()
+    new_commit = serializers.CharField()
+    old_is_ancestor = serializers.BooleanField(
+        source="diff.old_is_ancestor", allow_null=True,
+        help_text="False after a force-push; null when history was too long to walk.",
+    )  # fmt: skip
+    truncated = serializers.BooleanField(source="diff.truncated")
+    touches_export = serializers.BooleanField()
+    files = DiffFileSerializer(many=True)
+
+
+class FileQuerySerializer(serializers.Serializer):
+    path = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class CodeFileSerializer(serializers.Serializer):
+    path = serializers.CharField(source="planned.path")
+    commit = serializers.CharField()
+    fate = serializers.CharField(source="planned.fate")
+    published_path = serializers.CharField(source="planned.published_path")
+    size = serializers.IntegerField(source="blob.size")
+    sha = serializers.CharField(source="blob.sha")
+    binary = serializers.BooleanField(source="blob.binary")
+    too_large = serializers.BooleanField(source="blob.too_large")
+    text = serializers.SerializerMethodField(help_text="null when binary or too large.")
+    findings = CodeFindingSerializer(many=True)
+
+    def get_text(self, view) -> str | None:
+        return view.blob.text() if view.shown else None

@@ -57,7 +57,7 @@ from reviews.signals import review_changed
 from scans.enums import KIND_DEPARTMENT
 from scans.models import ScanRun
 from scans.selectors import new_blocking_kinds
-from scans.services import scan_request
+from scans.services import export_plan_for, internal_mirror, scan_request
 
 MAX_TEXT = 10_000
 
@@ -457,14 +457,106 @@ class RefreshResult:
     stale_signoffs: int
 
 
-def _move_to_commit(*, submission: Submission, commit: str, actor) -> int:
+# --------------------------------------------------------------------------- carry forward
+
+
+def change_touches_export(*, component: Component, old_commit: str, new_commit: str) -> bool:
+    """Whether going from ``old_commit`` to ``new_commit`` adds, changes, removes or renames
+    a file that is published under the export plan of either commit. True (touches) when
+    it cannot be told: a commit missing from the mirror, no mirror, an error."""
+    if component.internal_repository_id is None:
+        return True
+    try:
+        try:
+            old_plan = export_plan_for(component, old_commit)
+            new_plan = export_plan_for(component, new_commit)
+        except vcs.VcsError:
+            internal_mirror(component, fetch=True)  # the new head is not fetched yet
+            old_plan = export_plan_for(component, old_commit)
+            new_plan = export_plan_for(component, new_commit)
+        changed = vcs.changed_paths(internal_mirror(component), old_commit, new_commit)
+    except vcs.VcsError:
+        return True
+    return any(old_plan.is_published(p) or new_plan.is_published(p) for p in changed)
+
+
+def _carry_forward_departments(*, submission: Submission, new_commit: str) -> frozenset[int]:
+    """Departments whose current approvals survive the move to ``new_commit``: those that
+    chose ``carry_forward_unexported``, when the change touches no exported file. Reads
+    git (may fetch), so call it before the transaction."""
+    if new_commit == submission.commit:
+        return frozenset()
+    departments = frozenset(
+        submission.tickets.filter(department__carry_forward_unexported=True).values_list(
+            "department_id", flat=True
+        )
+    )
+    if not departments:
+        return frozenset()
+    component = Component.objects.select_related("internal_repository").get(
+        pk=submission.component_id
+    )
+    if change_touches_export(
+        component=component, old_commit=submission.commit, new_commit=new_commit
+    ):
+        return frozenset()
+    return departments
+
+
+def _carry_forward(
+    *, submission: Submission, signoffs: list[SignOff], old_commit: str, commit: str, actor
+) -> None:
+    """Supersede each of ``signoffs`` (current approvals on ``old_commit``) by a copy bound
+    to ``commit`` with the same reviewer, scope and checklist answers; audited, naming
+    the sign-off and both commits."""
+    now = timezone.now()
+    for old in signoffs:
+        old.status = SignOffStatus.SUPERSEDED
+        old.status_changed_at = now
+        old.save(update_fields=["status", "status_changed_at"])
+        new = SignOff.objects.create(
+            ticket=old.ticket, reviewer=old.reviewer, decision=old.decision, commit=commit,
+            scope_digest=old.scope_digest,
+            comment=f"Carried forward from {old_commit[:10]}: the change touches no "
+                    "exported file.",
+        )  # fmt: skip
+        ChecklistAnswer.objects.bulk_create(
+            ChecklistAnswer(signoff=new, question_id=a.question_id, answer=a.answer, note=a.note)
+            for a in old.answers.all()
+        )
+        audit_record(
+            actor=actor, action="signoff.carried_forward", obj=new,
+            before={"signoff": old.pk, "commit": old_commit},
+            after={"signoff": new.pk, "commit": commit, "reviewer": old.reviewer.get_username(),
+                   "department": old.ticket.department.slug,
+                   "reason": "the change touches no exported file"},
+            scope=submission.component.audit_scope,
+        )  # fmt: skip
+
+
+def _move_to_commit(
+    *, submission: Submission, commit: str, actor, carry: frozenset[int] = frozenset()
+) -> int:
     """Re-pin a locked submission to ``commit``: every current sign-off goes stale and every
-    ticket that is not rejected goes back to needing review. Returns the stale count."""
+    ticket that is not rejected goes back to needing review. Returns the stale count.
+
+    The current approvals of the departments in ``carry`` (see _carry_forward_departments)
+    are carried forward to ``commit`` instead, and their tickets keep their state."""
     now = timezone.now()
     old_commit = submission.commit
-    stale = SignOff.objects.filter(
-        ticket__submission=submission, status=SignOffStatus.CURRENT
-    ).update(status=SignOffStatus.STALE, status_changed_at=now)
+    carried = list(
+        SignOff.objects.filter(
+            ticket__submission=submission, status=SignOffStatus.CURRENT,
+            decision=Decision.APPROVE, commit=old_commit, ticket__department_id__in=carry,
+        )
+        .select_related("reviewer", "ticket__department")
+        .prefetch_related("answers")
+    )  # fmt: skip
+    stale = (
+        SignOff.objects.filter(ticket__submission=submission, status=SignOffStatus.CURRENT)
+        .exclude(pk__in=[s.pk for s in carried])
+        .update(status=SignOffStatus.STALE, status_changed_at=now)
+    )
     submission.previous_commit = old_commit
     submission.commit = commit
     submission.commit_moved_at = now
@@ -474,19 +566,32 @@ def _move_to_commit(*, submission: Submission, commit: str, actor) -> int:
         action="submission.commit_moved",
         obj=submission,
         before={"commit": old_commit},
-        after={"commit": commit, "stale_signoffs": stale},
+        after={"commit": commit, "stale_signoffs": stale, "carried_forward": len(carried)},
         scope=submission.component.audit_scope,
+    )
+    _carry_forward(
+        submission=submission, signoffs=carried, old_commit=old_commit, commit=commit, actor=actor
     )
     _request_scan(submission=submission, actor=actor)
     tickets = ReviewTicket.objects.select_for_update().filter(submission=submission)
     for ticket in tickets.select_related("department"):
         ticket.submission = submission
         if ticket.state in (TicketState.APPROVED, TicketState.IN_REVIEW):
+            kept = ticket.department_id in carry
             _ticket_transition(
-                ticket=ticket, to_state=TicketState.OPEN, actor=actor, reason="commit moved"
+                ticket=ticket,
+                to_state=_derived_ticket_state(ticket=ticket, commit=commit)
+                if kept
+                else TicketState.OPEN,
+                actor=actor,
+                reason="commit moved; approvals carried forward" if kept else "commit moved",
             )
     _announce_review_change(submission)
     return stale
+
+
+def _not_all_approved(submission: Submission) -> bool:
+    return submission.tickets.exclude(state=TicketState.APPROVED).exists()
 
 
 def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
@@ -494,13 +599,17 @@ def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
 
     On a move every current sign-off goes stale, approved and in-review tickets go back
     to needing review (their reviewers are e-mailed again), and an approved submission
-    returns to review. Idempotent: refreshing an unmoved branch changes nothing.
+    returns to review; except that a department with ``carry_forward_unexported`` keeps
+    its approvals (copied to the new commit, audited) when the change touches no exported
+    file under the export plans of both commits (the mirror is fetched first to tell).
+    Idempotent: refreshing an unmoved branch changes nothing.
     """
     denial = rules.refresh_denial(actor, submission)
     if denial:
         raise PermissionDenied(denial)
     repository = bound_repository(submission)
     head = resolve_branch_head(repository_url=repository.url, branch=submission.branch)
+    carry = _carry_forward_departments(submission=submission, new_commit=head)
     with transaction.atomic():
         locked = _lock_submission(submission.pk)
         denial = rules.refresh_denial(actor, locked)
@@ -511,8 +620,11 @@ def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
         old = locked.commit
         stale = 0
         if head != old:
-            stale = _move_to_commit(submission=locked, commit=head, actor=actor)
-            if locked.state == SubmissionState.APPROVED:
+            stale = _move_to_commit(
+                submission=locked, commit=head, actor=actor,
+                carry=carry if old == submission.commit else frozenset(),
+            )  # fmt: skip
+            if locked.state == SubmissionState.APPROVED and _not_all_approved(locked):
                 _submission_transition(
                     submission=locked,
                     to_state=SubmissionState.IN_REVIEW,
@@ -540,6 +652,7 @@ def submission_resubmit(*, submission: Submission, actor, response: str) -> Refr
         raise ValidationError("Only a submission with requested changes can be resubmitted.")
     repository = bound_repository(submission)
     head = resolve_branch_head(repository_url=repository.url, branch=submission.branch)
+    carry = _carry_forward_departments(submission=submission, new_commit=head)
     with transaction.atomic():
         locked = _lock_submission(submission.pk)
         if locked.state != SubmissionState.CHANGES_REQUESTED:
@@ -549,7 +662,10 @@ def submission_resubmit(*, submission: Submission, actor, response: str) -> Refr
         old = locked.commit
         stale = 0
         if head != old:
-            stale = _move_to_commit(submission=locked, commit=head, actor=actor)
+            stale = _move_to_commit(
+                submission=locked, commit=head, actor=actor,
+                carry=carry if old == submission.commit else frozenset(),
+            )  # fmt: skip
         SignOff.objects.filter(
             ticket__submission=locked,
             status=SignOffStatus.CURRENT,
@@ -860,6 +976,11 @@ def component_scope_update(*, component: Component, actor, **changes) -> int:
             .first()
         )
         if submission is None:
+            # No review to reopen, but the gates read the scope (what is published, and
+            # where): the component's open releases are judged again.
+            transaction.on_commit(
+                partial(review_changed.send, sender=Submission, component_id=component.pk)
+            )
             return 0
         now = timezone.now()
         stale = SignOff.objects.filter(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import code_views, views
 
 app_name = "reviews"
 urlpatterns = [
@@ -11,6 +11,10 @@ urlpatterns = [
     path("submissions/<int:pk>/resubmit/", views.submission_resubmit, name="submission-resubmit"),
     path("submissions/<int:pk>/withdraw/", views.submission_withdraw, name="submission-withdraw"),
     path("submissions/<int:pk>/comment/", views.submission_comment, name="submission-comment"),
+    path("submissions/<int:pk>/tree/", code_views.submission_tree, name="submission-tree"),
+    path("submissions/<int:pk>/file/", code_views.submission_file, name="submission-file"),
+    path("submissions/<int:pk>/diff/", code_views.submission_diff, name="submission-diff"),
+    path("findings/<int:pk>/line/", code_views.finding_line, name="finding-line"),
     path("components/<slug:slug>/scope/", views.component_scope, name="component-scope"),
     path("queue/", views.queue, name="queue"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),

@@ -24,7 +24,7 @@ from reviews.forms import (
 from reviews.models import ReviewTicket, Submission
 from scans.enums import TriageState
 from scans.rules import triageable_kinds
-from scans.selectors import findings_for_department, latest_scan
+from scans.selectors import SEVERITY_RANK, findings_for_department, latest_scan
 
 PAGE_SIZE = 50
 
@@ -280,7 +280,7 @@ def _ticket_context(request, ticket, decision_form=None, comment_form=None):
         "scan": scan,
         "findings": list(
             findings_for_department(scan, ticket.department.slug).order_by(
-                "-severity", "state", "path", "line"
+                SEVERITY_RANK, "state", "path", "line"
             )[:200]
         )
         if scan

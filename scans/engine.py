@@ -43,6 +43,7 @@ from typing import Protocol
 import vcs
 from scans.detectors.base import Detector, Finding, Kind, Policy, Severity
 from scans.detectors.text import as_utf8, detect_encoding
+from vcs import plan
 
 # --------------------------------------------------------------------------- detectors
 
@@ -82,35 +83,6 @@ class Limits:
     time_limit: float = 600.0
 
 
-def _glob_regex(glob: str) -> re.Pattern[str]:
-    """``**`` spans folders, ``*`` and ``?`` stay within one; ``dir/`` or ``dir`` covers
-    everything under it."""
-    glob = glob.strip().lstrip("./")
-    if glob.endswith("/"):
-        glob += "**"
-    parts, i = [], 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            parts.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            parts.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            parts.append("[^/]")
-            i += 1
-        else:
-            parts.append(re.escape(glob[i]))
-            i += 1
-    body = "".join(parts)
-    # A glob without wildcards names a file or a folder.
-    suffix = "(?:/.*)?" if not any(c in glob for c in "*?[") else ""
-    return re.compile(f"^{body}{suffix}$")
-
-
 @dataclass(frozen=True)
 class Boundary:
     """The component's Open Core boundary: open globs, internal globs (internal wins).
@@ -121,8 +93,8 @@ class Boundary:
     license: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "_open", [_glob_regex(g) for g in self.open_paths])
-        object.__setattr__(self, "_internal", [_glob_regex(g) for g in self.internal_paths])
+        object.__setattr__(self, "_open", [plan.glob_regex(g) for g in self.open_paths])
+        object.__setattr__(self, "_internal", [plan.glob_regex(g) for g in self.internal_paths])
 
     def scope(self, path: str) -> str:
         if any(r.match(path) for r in self._internal):
@@ -238,6 +210,22 @@ COMMUNITY_FILES = {
     "SECURITY": ("security",),
 }
 COMMUNITY_FOLDERS = ("", ".github/", "docs/")
+
+
+def missing_community_files(paths: Iterable[str]) -> list[str]:
+    """The COMMUNITY_FILES labels (README, LICENSE, ...) with no file among ``paths`` at
+    the top level, in .github/ or in docs/, in COMMUNITY_FILES order."""
+    found = set()
+    for path in paths:
+        low = path.lower()
+        folder = posixpath.dirname(low)
+        if (folder + "/" if folder else "") not in COMMUNITY_FOLDERS:
+            continue
+        stem = posixpath.splitext(posixpath.basename(low))[0]
+        found.update(label for label, stems in COMMUNITY_FILES.items() if stem in stems)
+    return [label for label in COMMUNITY_FILES if label not in found]
+
+
 SOURCE_EXTENSIONS = {
     ".py", ".java", ".kt", ".scala", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs",
     ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".rb", ".php", ".swift", ".m", ".sh",
@@ -682,19 +670,11 @@ def _find_referenced(path: str, reference: str, by_name: dict[str, list[str]]) -
 
 def _repository_hygiene(blobs, licensed_paths, per_key, keys, boundary) -> list[ScanFinding]:
     findings = []
-    paths = [e.display_path for e in blobs]
-    lowered = {p.lower(): p for p in paths}
-    for label, stems in COMMUNITY_FILES.items():
-        present = any(
-            posixpath.dirname(low) + ("/" if posixpath.dirname(low) else "") in COMMUNITY_FOLDERS
-            and posixpath.splitext(posixpath.basename(low))[0] in stems
-            for low in lowered
-        )
-        if not present:
-            findings.append(
-                _hygiene("", f"missing-{label.lower().replace('_', '-')}", Severity.WARNING,
-                         f"No {label} file at the top level, in .github/ or in docs/.")
-            )  # fmt: skip
+    for label in missing_community_files(e.display_path for e in blobs):
+        findings.append(
+            _hygiene("", f"missing-{label.lower().replace('_', '-')}", Severity.WARNING,
+                     f"No {label} file at the top level, in .github/ or in docs/.")
+        )  # fmt: skip
     references = _by_reference(blobs, per_key, keys)
     findings.extend(references.values())
     allowed = _license_keys(boundary.license)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from governance.models import Component
 from governance.selectors import visible_components
@@ -12,6 +12,14 @@ from scans.models import Finding, ScanRun
 #: Findings still standing: untriaged, or blocking and set aside by one person only (four
 #: eyes: it counts once a second member of the owning department confirmed it).
 UNSETTLED = Q(state=TriageState.OPEN) | Q(severity=Severity.BLOCKING, confirmed_at__isnull=True)
+#: Order findings by this first to list the blocking ones first, then warnings, then the
+#: rest (ordering by the stored value would put "warning" before "info" before "blocking").
+SEVERITY_RANK = Case(
+    When(severity=Severity.BLOCKING, then=Value(0)),
+    When(severity=Severity.WARNING, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
 
 
 def _bound_elsewhere():

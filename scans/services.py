@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import time
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from django.conf import settings
@@ -25,6 +25,7 @@ from scans.enums import ScanStatus, TriageState
 from scans.models import BaselineEntry, BlobResult, Finding, ScanPolicy, ScanRun
 from scans.selectors import previous_finished_scan
 from scans.signals import finding_triaged, scan_finished
+from vcs import plan
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,47 @@ def scan_request(
 
 def _mirror_path(repository: Repository) -> Path:
     return vcs.mirror_dir_for(Path(settings.GATEHOUSE_MIRRORS_DIR), repository.url)
+
+
+@lru_cache(maxsize=64)
+def _tree_of(mirror: str, commit: str) -> tuple[vcs.TreeEntry, ...]:
+    # A commit's tree never changes: cached by (mirror, commit), per process.
+    return tuple(vcs.list_tree(Path(mirror), commit))
+
+
+def internal_mirror(component: Component, *, fetch: bool = False) -> Path:
+    """The local bare mirror of the component's internal repository, as last fetched (by a
+    scan). With ``fetch``, fetched now first (within the web time-out: for a request that
+    must see the newest commits). Raises vcs.VcsError when there is none, or the fetch
+    fails."""
+    repository = component.internal_repository
+    if repository is None:
+        raise vcs.VcsError("The component has no internal repository.")
+    mirror = _mirror_path(repository)
+    if fetch:
+        return vcs.mirror_update(
+            repository.url, mirror, allow=settings.GATEHOUSE_GIT_ALLOW,
+            timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT,
+            max_size_bytes=settings.GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES,
+            credentials=git_credentials(),
+        )  # fmt: skip
+    if not mirror.exists():
+        raise vcs.VcsError("The internal repository has not been fetched yet: scan it first.")
+    return mirror
+
+
+def commit_tree_entries(component: Component, commit: str) -> tuple[vcs.TreeEntry, ...]:
+    """The files of ``commit`` in the component's internal repository, read from its local
+    mirror (no fetch: a commit under review was fetched when it was scanned or submitted).
+    Raises vcs.RefNotFound when the mirror lacks it, vcs.VcsError when there is no mirror."""
+    return _tree_of(str(internal_mirror(component)), commit)
+
+
+def export_plan_for(component: Component, commit: str) -> plan.ExportPlan:
+    """The export plan of ``commit`` under the component's current open scope and prefix
+    mapping: the one answer to "what goes public", read by publishing, the gates and the
+    review pages. Raises like commit_tree_entries."""
+    return component.export_plan(commit_tree_entries(component, commit))
 
 
 def scan_execute(*, scan_id: int) -> ScanRun | None:

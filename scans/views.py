@@ -29,7 +29,7 @@ def scan_detail(request, pk):
     scan = _visible_scan(request.user, pk)
     findings = selectors.filter_findings(
         scan.findings.select_related("triaged_by", "confirmed_by"), request.GET
-    ).order_by("-severity", "kind", "path", "line")
+    ).order_by(selectors.SEVERITY_RANK, "kind", "path", "line")
     page = Paginator(findings, 100).get_page(request.GET.get("page"))
     return render(
         request,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -147,6 +148,13 @@ def api():
     return make
 
 
+#: The open scope tests submit: the interface layer and core, and the community files at
+#: the top (a gate counts only what is published).
+OPEN_PATHS = [
+    "core/**", "api/**", "README*", "LICENSE*", "CONTRIBUTING*", "CODE_OF_CONDUCT*", "SECURITY*",
+]  # fmt: skip
+
+
 def submit(world: World, repo: GitRepo, *, actor=None, slug: str = "mq-core", **extra):
     """Submit a new component through the real service."""
     from governance.services import ComponentDraft
@@ -160,7 +168,7 @@ def submit(world: World, repo: GitRepo, *, actor=None, slug: str = "mq-core", **
             name=slug.replace("-", " ").title(),
             slug=slug,
             license=extra.pop("license", "Apache-2.0"),
-            open_paths=["core/**", "api/**"],
+            open_paths=extra.pop("open_paths", OPEN_PATHS),
             internal_paths=["sharding/**"],
         ),
     ).submission
@@ -174,3 +182,15 @@ def approve(ticket, user, **kwargs):
     return signoff_create(
         ticket=ticket, actor=user, decision=Decision.APPROVE, answers=all_yes(ticket), **kwargs
     )
+
+
+@pytest.fixture
+def empty_remote(tmp_path_factory):
+    """An empty bare repository to publish to, by name: its file:// URL."""
+
+    def make(name: str = "external") -> str:
+        path = tmp_path_factory.mktemp("remote") / f"{name}.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+        return f"file://{path}"
+
+    return make

@@ -155,6 +155,41 @@ def resolve_commitish(mirror: Path, rev: str, *, timeout: float = 30) -> str:
     )
 
 
+def commit_reachable(mirror: Path, commit: str, head: str, *, timeout: float = 30) -> bool:
+    """Whether ``commit`` is ``head`` or one of its ancestors (both full object ids), by
+    ``git merge-base --is-ancestor``: exact on any history length. A missing object is
+    False."""
+    _check_object_id(commit, what="commit")
+    _check_object_id(head, what="commit")
+    result = _run_in_mirror(
+        mirror, ["merge-base", "--is-ancestor", "--end-of-options", commit, head],
+        timeout=timeout, action="Checking ancestry",
+    )  # fmt: skip
+    return result.returncode == 0
+
+
+def recent_tags(mirror: Path, *, limit: int = 10, timeout: float = 30) -> list[tuple[str, str]]:
+    """The ``limit`` newest tags (by creation date) as (name, commit), tags of other
+    objects left out."""
+    result = _run_in_mirror(
+        mirror,
+        ["for-each-ref", "--sort=-creatordate", f"--count={int(limit) * 2}",
+         "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)",
+         "--end-of-options", "refs/tags/"],
+        timeout=timeout, action="Listing tags",
+    )  # fmt: skip
+    tags = []
+    for line in result.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split("\0")
+        if len(parts) != 4:
+            continue
+        name, kind, sha, peeled = parts
+        commit = sha if kind == "commit" else peeled
+        if _SHA_RE.match(commit or ""):
+            tags.append((name, commit))
+    return tags[:limit]
+
+
 def list_tree(mirror: Path, commit: str, *, timeout: float = 60) -> list[TreeEntry]:
     """Every file of ``commit`` (recursively, in git's order), with sizes and modes.
 

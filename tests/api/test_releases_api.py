@@ -601,7 +601,7 @@ def test_dashboard_rows_and_counters(world, api, portfolio):
     (mq,) = portfolio(["mq-core"])
     component_create(
         actor=world.alice,
-        draft=ComponentDraft(name="Bare Tool", slug="bare-tool", license="MIT"),
+        draft=ComponentDraft(name="Bare Tool", slug="bare-tool", license="MIT", open_paths=["**"]),
     )
 
     response = api(world.alice).get("/api/dashboard/")

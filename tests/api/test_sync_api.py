@@ -23,7 +23,7 @@ from releases.sync import workspace_for
 from reviews.services import component_set_external
 from scans.models import Finding
 from tests.api.conftest import counts
-from tests.conftest import make_user
+from tests.conftest import OPEN_PATHS, make_user
 from tests.releases.conftest import (  # noqa: F401 - fixtures
     _sync_dir,
     approved,
@@ -58,7 +58,7 @@ def test_component_shows_its_external_repository_and_branch(approved, api, exter
     client = api(state.world.alice)
     body = client.get("/api/components/mq-core/").json()
     assert (body["external_repository"], body["external_branch"]) == (None, None)
-    assert body["open_paths"] == ["core/**", "api/**"]
+    assert body["open_paths"] == OPEN_PATHS
 
     component_set_external(component=state.component, actor=state.world.alice,
                            url=f"file://{external}", branch="stable")  # fmt: skip
@@ -285,7 +285,7 @@ def test_publish_aborted_is_400_with_the_reasons_and_changes_nothing(
     assert counts(Release, AuditEvent) == before
 
 
-def test_publish_refusals_are_400_with_the_field(approved, api):
+def test_publish_refusals_are_400_with_the_field(empty_remote, approved, api):
     state = approved({k: v for k, v in FILES.items() if k != "SECURITY.md"})
     release = state.release()
     client = api(state.world.alice)
@@ -293,7 +293,7 @@ def test_publish_refusals_are_400_with_the_field(approved, api):
     assert response.status_code == 400
     assert response.json() == {"external_repository": ["Set the external repository first."]}
     component_set_external(component=state.component, actor=state.world.alice,
-                           url="https://example.com/mq.git")  # fmt: skip
+                           url=empty_remote("mq"))  # fmt: skip
     response = client.post(f"/api/releases/{release.pk}/publish/")
     assert response.status_code == 400
     assert "Only a ready release is published" in response.json()["state"][0]
@@ -304,14 +304,15 @@ def test_publish_refusals_are_400_with_the_field(approved, api):
 # --------------------------------------------------------------------------- dashboard
 
 
-def make_components(owner, slugs, *, external: bool):
+def make_components(empty_remote, owner, slugs, *, external: bool):
     for slug in slugs:
         component = component_create(
-            actor=owner, draft=ComponentDraft(name=slug, slug=slug, license="MIT")
+            actor=owner,
+            draft=ComponentDraft(name=slug, slug=slug, license="MIT", open_paths=["**"]),
         )
         if external:
             component_set_external(component=component, actor=owner,
-                                   url=f"https://example.com/{slug}.git")  # fmt: skip
+                                   url=empty_remote(slug))  # fmt: skip
             SyncState.objects.create(component=component, trigger="beat", status="in_sync")
             SyncState.objects.create(
                 component=component, trigger="beat", status="diverged",
@@ -319,13 +320,13 @@ def make_components(owner, slugs, *, external: bool):
             )  # fmt: skip
 
 
-def test_dashboard_rows_carry_the_latest_sync(db, api):
+def test_dashboard_rows_carry_the_latest_sync(empty_remote, db, api):
     owner = make_user("olga")
-    make_components(owner, ["a-plain"], external=False)
-    make_components(owner, ["b-synced"], external=True)
-    make_components(owner, ["c-waiting"], external=False)
+    make_components(empty_remote, owner, ["a-plain"], external=False)
+    make_components(empty_remote, owner, ["b-synced"], external=True)
+    make_components(empty_remote, owner, ["c-waiting"], external=False)
     component_set_external(component=Component.objects.get(slug="c-waiting"), actor=owner,
-                           url="https://example.com/c.git")  # fmt: skip
+                           url=empty_remote("c"))  # fmt: skip
 
     rows = {r["slug"]: r for r in api(owner).get("/api/dashboard/").json()["results"]}
 
@@ -338,15 +339,15 @@ def test_dashboard_rows_carry_the_latest_sync(db, api):
     assert set(rows["b-synced"]["sync"]) == {"status", "checked_at"}
 
 
-def test_dashboard_query_count_does_not_grow_with_synced_components(db, api):
+def test_dashboard_query_count_does_not_grow_with_synced_components(empty_remote, db, api):
     owner = make_user("olga")
     client = api(owner)
-    make_components(owner, ["a-0"], external=False)
-    make_components(owner, ["s-0"], external=True)
+    make_components(empty_remote, owner, ["a-0"], external=False)
+    make_components(empty_remote, owner, ["s-0"], external=True)
     count_queries(client, "/api/dashboard/")
     small = count_queries(client, "/api/dashboard/")
-    make_components(owner, ["a-1", "a-2"], external=False)
-    make_components(owner, [f"s-{n}" for n in range(1, 6)], external=True)
+    make_components(empty_remote, owner, ["a-1", "a-2"], external=False)
+    make_components(empty_remote, owner, [f"s-{n}" for n in range(1, 6)], external=True)
     large = count_queries(client, "/api/dashboard/")
     assert client.get("/api/dashboard/").json()["count"] == 9
     assert large == small

@@ -21,7 +21,13 @@ from reviews.models import ReviewTicket
 from scans.models import ScanPolicy
 from tests.browser.conftest import field, login
 from tests.conftest import approve, make_user, submit
-from tests.releases.conftest import CLEAN_FILES, community_commit, external_files, git
+from tests.releases.conftest import (
+    CLEAN_FILES,
+    COMMUNITY,
+    community_commit,
+    external_files,
+    git,
+)
 
 
 def test_set_external_sync_publish_and_backport_in_the_browser(
@@ -56,7 +62,8 @@ def test_set_external_sync_publish_and_backport_in_the_browser(
     alice.get_by_role("button", name="Publish to the external repository").click()
     expect(alice.get_by_test_id("release-state")).to_have_text("Published")
     expect(alice.get_by_test_id("published")).to_contain_text("v1.0.0")
-    assert external_files(external) == {"core/api.py"}  # the open scope, nothing else
+    # the open scope, nothing else: the interface and the community files at the top
+    assert external_files(external) == {"core/api.py", *COMMUNITY}
 
     fix = community_commit(tmp_path, external, {"core/api.py": "# SPDX-License-Identifier: "
                                                 "Apache-2.0\ndef ping():\n    return 2\n"},

@@ -263,7 +263,9 @@ def test_production_redirects_to_https_and_sends_hsts(tmp_path):
 @pytest.mark.parametrize("name", ["Evil\nBcc: all@corp.example", "Tab\tbed", "Bidi\u202egnp.exe"])
 def test_control_characters_are_refused_in_names(world, api, client, name):
     response = api(world.alice).post(
-        "/api/components/", {"name": name, "slug": "evil", "license": "MIT"}, format="json"
+        "/api/components/",
+        {"name": name, "slug": "evil", "license": "MIT", "open_paths": ["**"]},
+        format="json",
     )
     assert response.status_code == 400 and "name" in response.json()
     client.force_login(world.admin)

@@ -54,8 +54,8 @@ def test_another_teams_repository_cannot_be_submitted_under_any_spelling(
 ):
     repo, theirs = team_x
     client = api(world.alice)
-    assert client.post("/api/components/", {"name": "Mine", "slug": "mine",
-                                            "license": "MIT"}).status_code == 201  # fmt: skip
+    assert client.post("/api/components/", {"name": "Mine", "slug": "mine", "license": "MIT",
+                                            "open_paths": ["**"]}).status_code == 201  # fmt: skip
     scans_before, submissions_before = ScanRun.objects.count(), Submission.objects.count()
     for url in aliases(repo):
         response = client.post("/api/submissions/", {

@@ -89,6 +89,24 @@ def worker(tmp_path_factory, django_db_setup):
         print(output.decode(errors="replace")[-4000:])
 
 
+def _worker_idle() -> bool:
+    """No task running or waiting on the worker (asked over the broker)."""
+    inspect = celery_app.control.inspect(timeout=1.0)
+    active, reserved = inspect.active(), inspect.reserved()
+    if active is None or reserved is None:
+        return False
+    return not any(active.values()) and not any(reserved.values())
+
+
+@pytest.fixture(autouse=True)
+def _settled(worker):
+    """A test ends when its assertion holds, but the worker may still be running what
+    followed (a finished scan's signals re-evaluate gates and queue e-mails): wait until it
+    is idle, so that flushing the database never races its writes."""
+    yield
+    wait_for(_worker_idle, timeout=30.0)
+
+
 def wait_for(predicate, timeout=45.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -33,6 +33,10 @@ CLEAN_FILES = {
 }
 
 
+#: The community files of CLEAN_FILES: published at the top by the tests' open scope.
+COMMUNITY = {"README.md", "LICENSE", "CONTRIBUTING.md", "CODE_OF_CONDUCT.md", "SECURITY.md"}
+
+
 @pytest.fixture
 def policy(db):
     return ScanPolicy.objects.create(
@@ -79,10 +83,12 @@ def approved(world, make_repo, scan_on_submit, policy, django_capture_on_commit_
     With ``external``, the destination is set before the reviews (it is part of what they
     approve)."""
 
-    def build(files=None, external: str | None = None, **external_options) -> Approved:
+    def build(
+        files=None, external: str | None = None, open_paths=None, **external_options
+    ) -> Approved:
         repo = make_repo(files or CLEAN_FILES)
         with django_capture_on_commit_callbacks(execute=True):
-            submission = submit(world, repo)
+            submission = submit(world, repo, **({"open_paths": open_paths} if open_paths else {}))
             if external is not None:
                 component_set_external(
                     component=submission.component, actor=world.alice, url=external,

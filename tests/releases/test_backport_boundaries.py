@@ -54,7 +54,9 @@ def test_another_teams_internal_repository_is_not_yours_to_backport_into(
     with pytest.raises(ValidationError) as caught:
         submission_create(
             actor=world.alice, repository_url=victim.url, branch="main", justification="x",
-            new_component=ComponentDraft(name="Mine too", slug="mine-too", license="MIT"),
+            new_component=ComponentDraft(
+                name="Mine too", slug="mine-too", license="MIT", open_paths=["**"]
+            ),
         )  # fmt: skip
     assert caught.value.message_dict == {"repository_url": [TAKEN]}
     with pytest.raises(ValidationError) as caught:

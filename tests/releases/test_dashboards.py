@@ -90,9 +90,9 @@ def test_department_page_lists_open_tickets_overdue_first_and_flagged(client, wo
     assert order == [legal_ticket(s).pk for s in (late, sent_back, fresh)]
     late_row = re.search(rf'data-ticket="{legal_ticket(late).pk}".*?</tr>', page, re.S).group(0)
     assert "row-overdue" in page.split(f'data-ticket="{legal_ticket(late).pk}"')[0][-40:]
-    assert "12 d — overdue" in late_row and "Beta" in late_row
+    assert "12 days ago</time> — overdue" in late_row and "Beta" in late_row
     assert page.count("— overdue") == 1
-    assert '30 d <span class="muted">(waiting on the submitter)</span>' in page
+    assert '30 days ago</time> <span class="muted">(waiting on the submitter)</span>' in page
     assert f"#{late.pk}" in late_row and late.short_commit in late_row
     assert counter(page, "open") == "3" and counter(page, "overdue") == "1"
     # The index agrees, and the nav links to it.
@@ -101,7 +101,7 @@ def test_department_page_lists_open_tickets_overdue_first_and_flagged(client, wo
     assert 'data-count="open">3<' in legal_row and 'data-count="overdue" class="overdue">1<' in (
         legal_row
     )
-    assert f'href="{reverse("releases:departments")}">Departments</a>' in index
+    assert f'href="{reverse("releases:departments")}" aria-current="page">Departments</a>' in index
     assert f'href="{reverse("releases:charts")}">Charts</a>' in index
 
 
@@ -140,15 +140,14 @@ def test_workload_counts_current_decisions_waiting_tickets_and_last_decision(
     )
     page = login(client, leo).get(reverse("releases:department", args=["legal"])).content.decode()
 
-    today = timezone.localdate().isoformat()
-    assert workload(page, "leo") == {"decisions_30d": "1", "awaiting": "1", "last": today}
+    assert workload(page, "leo") == {"decisions_30d": "1", "awaiting": "1", "last": "just now"}
     assert workload(page, "lena") == {"decisions_30d": "0", "awaiting": "3", "last": "never"}
     assert 'data-reviewer="sam"' not in page  # security's reviewer is not legal's
     assert counter(page, "open") == "3"
     # A stale sign-off is no current decision: leo's tickets wait on him again.
     SignOff.objects.filter(reviewer=leo).update(status=SignOffStatus.STALE)
     page = client.get(reverse("releases:department", args=["legal"])).content.decode()
-    assert workload(page, "leo") == {"decisions_30d": "0", "awaiting": "3", "last": today}
+    assert workload(page, "leo") == {"decisions_30d": "0", "awaiting": "3", "last": "just now"}
 
 
 def test_department_counters_count_approvals_and_the_median_days_to_decision(
@@ -180,7 +179,7 @@ def test_department_counters_count_approvals_and_the_median_days_to_decision(
         .get(reverse("releases:department", args=["legal"]))
         .content.decode()
     )
-    assert counter(page, "approved_30d") == "3" and counter(page, "median_days_90d") == "5"
+    assert counter(page, "approved_30d") == "3" and counter(page, "median_days_90d") == "5 days"
     assert "No open ticket." in page
     # An odd count takes the middle one: without the 10-day rejection, 4 days.
     ReviewTicket.objects.filter(state=TicketState.REJECTED).update(
@@ -255,7 +254,7 @@ def test_charts_page_draws_the_figures_of_known_data(client, world, make_repo):
     assert marks[f"Submissions, {label[-3]}: 1"] == "1"
     assert marks[f"Releases, {label[-1]}: 1"] == "1" and marks[f"Releases, {label[-2]}: 1"] == "1"
     assert sum(int(v) for v in marks.values()) == 5  # theirs is not counted for alice
-    assert bars(medians) == {"Legal: 4 (1 approved)": "4"}
+    assert bars(medians) == {"Legal: 4 days (1 approved)": "4"}
     assert "<td>no data</td><td>0 approved</td>" in page  # the other departments
     kinds = bars(findings)
     assert kinds[f"Secret, {label[-3]}: 3"] == "3"

@@ -27,6 +27,7 @@ from reviews.services import component_set_external
 from scans.models import Finding
 from tests.gitrepo import GitRepo
 from tests.releases.conftest import (
+    COMMUNITY,
     SYNC_FILES,
     community_commit,
     external_files,
@@ -45,7 +46,8 @@ def test_publish_exports_exactly_the_open_scope_with_trailers_and_a_tag(ready):
     assert p.release.state == ReleaseState.READY, p.release.blocking_gates
     release = p.publish()
     assert release.state == ReleaseState.PUBLISHED
-    assert external_files(p.external) == {"core/api.py", "api/v1.py"}  # sharding/ stays in
+    # sharding/ stays in; the community files are published at the top
+    assert external_files(p.external) == {"core/api.py", "api/v1.py", *COMMUNITY}
     body = git(p.external, "log", "-1", "--format=%B", "main")
     assert body.startswith("Release v1.0.0")
     assert f"Gatehouse-Internal-Rev: {release.commit}" in body
@@ -126,7 +128,8 @@ def test_sync_statuses_in_sync_export_pending_backport_needed_diverged(ready, tm
 def test_backport_needed_and_a_backport_with_a_prefix_mapping(ready, tmp_path):
     p = ready(FILES, from_prefix="core/", to_prefix="")
     p.publish()
-    assert external_files(p.external) == {"api.py", "api/v1.py"}  # core/ mapped to the root
+    # core/ mapped to the root
+    assert external_files(p.external) == {"api.py", "api/v1.py", *COMMUNITY}
     outside = community_commit(
         tmp_path, p.external,
         {"api.py": "# SPDX-License-Identifier: Apache-2.0\ndef ping():\n    return 2\n"},

@@ -363,12 +363,13 @@ def add_history(component, user, start: int, count: int):
         )  # fmt: skip
 
 
-def test_sync_panel_and_component_page_query_count_does_not_grow(client, world):
+def test_sync_panel_and_component_page_query_count_does_not_grow(empty_remote, client, world):
     component = component_create(
-        actor=world.alice, draft=ComponentDraft(name="Kv", slug="kv", license="MIT")
+        actor=world.alice,
+        draft=ComponentDraft(name="Kv", slug="kv", license="MIT", open_paths=["**"]),
     )
     component_set_external(component=component, actor=world.alice,
-                           url="https://example.com/kv.git")  # fmt: skip
+                           url=empty_remote("kv"))  # fmt: skip
     login(client, world.alice)
     urls = [
         (sync_url(component), {"HX-Request": "true"}),
@@ -389,17 +390,20 @@ def test_sync_panel_and_component_page_query_count_does_not_grow(client, world):
 # --------------------------------------------------------------------------- portfolio
 
 
-def test_portfolio_shows_the_latest_sync_per_component_in_constant_queries(client, world):
+def test_portfolio_shows_the_latest_sync_per_component_in_constant_queries(
+    empty_remote, client, world
+):
     owner = make_user("olga")
 
     def add(slugs, *, external=True):
         for slug in slugs:
             component = component_create(
-                actor=owner, draft=ComponentDraft(name=slug, slug=slug, license="MIT")
+                actor=owner,
+                draft=ComponentDraft(name=slug, slug=slug, license="MIT", open_paths=["**"]),
             )
             if external:
                 component_set_external(component=component, actor=owner,
-                                       url=f"https://example.com/{slug}.git")  # fmt: skip
+                                       url=empty_remote(slug))  # fmt: skip
                 SyncState.objects.create(component=component, trigger="beat", status="failed")
                 SyncState.objects.create(component=component, trigger="beat",
                                          status="backport_needed",
@@ -425,9 +429,10 @@ def test_portfolio_shows_the_latest_sync_per_component_in_constant_queries(clien
     assert "chip-backport_needed" in cell("b-synced") and "Back-port needed" in cell("b-synced")
     assert "chip-failed" not in cell("b-synced")  # the latest only
     unsynced = component_create(
-        actor=owner, draft=ComponentDraft(name="f-new", slug="f-new", license="MIT")
+        actor=owner,
+        draft=ComponentDraft(name="f-new", slug="f-new", license="MIT", open_paths=["**"]),
     )
-    component_set_external(component=unsynced, actor=owner, url="https://example.com/f.git")
+    component_set_external(component=unsynced, actor=owner, url=empty_remote("f"))
     page = client.get(reverse("home")).content.decode()
     assert "not synced yet" in cell("f-new")
 

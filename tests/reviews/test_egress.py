@@ -49,7 +49,9 @@ def connections(server: socket.socket) -> int:
 @pytest.mark.parametrize("url", PROBES)
 def test_internal_addresses_are_refused_through_the_api(world, api, url):
     client = api(world.alice)
-    client.post("/api/components/", {"name": "Mine", "slug": "mine", "license": "MIT"})
+    client.post(
+        "/api/components/", {"name": "Mine", "slug": "mine", "license": "MIT", "open_paths": ["**"]}
+    )
     response = client.post("/api/submissions/", {
         "component": "mine", "repository_url": url, "branch": "main", "justification": "j",
     })  # fmt: skip
@@ -61,7 +63,9 @@ def test_internal_addresses_are_refused_through_the_api(world, api, url):
 def test_nothing_connects_to_a_probed_port(world, api, listener):
     port = listener.getsockname()[1]
     client = api(world.alice)
-    client.post("/api/components/", {"name": "Mine", "slug": "mine", "license": "MIT"})
+    client.post(
+        "/api/components/", {"name": "Mine", "slug": "mine", "license": "MIT", "open_paths": ["**"]}
+    )
     for url in [f"https://127.0.0.1:{port}/x.git", f"https://localhost:{port}/x.git"]:
         response = client.post("/api/submissions/", {
             "component": "mine", "repository_url": url, "branch": "main", "justification": "j",
@@ -136,7 +140,9 @@ def test_closed_silent_and_foreign_ports_read_the_same(world, api, settings, thr
         *(f"https://127.0.0.1:{p}/" for p in three_ports),
     ]
     client = api(world.alice)
-    client.post("/api/components/", {"name": "Mine", "slug": "mine", "license": "MIT"})
+    client.post(
+        "/api/components/", {"name": "Mine", "slug": "mine", "license": "MIT", "open_paths": ["**"]}
+    )
     answers = []
     for port in three_ports:
         url = f"https://127.0.0.1:{port}/x.git"

@@ -483,5 +483,10 @@ def test_public_api_is_exported() -> None:
         "ApplyResult", "CommitInfo", "Identity", "PathNotFound", "PushRejected",
         "apply_commit_onto", "build_export_tree", "commit_tree", "create_tag", "list_refs",
         "log", "push", "ref_commit", "tree_of", "workspace_lock", "workspace_update",
+        # tree.py: release commits
+        "commit_reachable", "recent_tags",
+        # objects.py: what reviewers read (GitPython, local objects only)
+        "BlobView", "CommitDiff", "DiffLine", "FileDiff", "Hunk", "commit_diff", "is_ancestor",
+        "read_blob_at",
     }  # fmt: skip
     assert all(hasattr(vcs, name) for name in vcs.__all__)

@@ -15,6 +15,9 @@ ready releases can be published through the real service. Then, after a sync:
 * config-client: a contributor started the external repository before any export, and
   the internal side moved too -- diverged.
 
+Last, ``backdate_story`` dates the releases, the waiver, the scans and the syncs in the
+demo's twelve-week story (see seed_demo.STORY), counted from each submission.
+
 Idempotent: an existing external repository, a published release and a community commit
 already there are left alone.
 """
@@ -24,18 +27,21 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 import vcs
 from governance.models import Component
 from releases.enums import ReleaseState
-from releases.models import Release
+from releases.models import Release, SyncState, Waiver
 from releases.services import release_create
 from releases.sync import component_sync, release_publish
+from reviews.models import Submission
 from scans.enums import ScanStatus
 from scans.models import ScanRun
 from scans.services import scan_execute
@@ -56,6 +62,77 @@ COMMUNITY = {
         "Start the public README",
     ),
 }
+
+
+# The demo's history after the reviews (see seed_demo.STORY): days after each component's
+# submission when its releases were created and published, its scan ran, and its syncs
+# (in the order seed_demo_sync makes them) first found their status.
+RELEASE_STORY = {
+    # slug -> {version: (created, published or None)}
+    "rpc-interfaces": {"2.1.0": (13, 18), RC: (75, None)},
+    "mq-core": {"1.0.0": (25, 35)},
+    "config-client": {"0.9.0": (10, None)},
+    "trade-gateway": {"0.1.0": (4, None)},
+}
+SYNC_STORY = {
+    "rpc-interfaces": [13.5, 18.01],  # export pending, then in sync once published
+    "mq-core": [25.5, 50],  # export pending; back-port needed after a contributor's commit
+    "config-client": [12],  # diverged
+    "trade-gateway": [4.5],  # export pending
+}
+WAIVER_DAY = 26  # mq-core's community waiver, a day after its release was created
+SCAN_MINUTES = 15  # the submission's scan ran this long after it was made
+
+
+def backdate_story(components: dict[str, Component], *, now=None) -> None:
+    """Date the releases, the waiver, the scans and the syncs of the demo in its story,
+    counted from each component's (already backdated) first submission, so that the
+    charts and every age show twelve weeks of history.
+
+    Idempotent: every date is a fixed offset from the submission, and only rows the demo
+    made are moved (releases by version, syncs triggered by the demo in the order they
+    were made, never past the first ones a later real sync adds). Model timestamps only:
+    the audit events keep their real time, which their seals cover (core/audit.py).
+    """
+    now = now or timezone.now()
+    latest = now - timedelta(minutes=1)
+    for slug, component in components.items():
+        submission = (
+            Submission.objects.filter(component=component).order_by("created_at", "pk").first()
+        )
+        if submission is None:
+            continue
+        start = submission.created_at
+
+        def at(days: float, start=start):
+            return min(start + timedelta(days=days), latest)
+
+        for version, (created, published) in RELEASE_STORY.get(slug, {}).items():
+            release = Release.objects.filter(component=component, version=version).first()
+            if release is None:
+                continue
+            changes = {"created_at": at(created)}
+            if published is not None and release.published_at:
+                changes["published_at"] = at(published)
+            Release.objects.filter(pk=release.pk).update(**changes)
+        if slug == "mq-core":
+            Waiver.objects.filter(release__component=component, gate="community").update(
+                created_at=at(WAIVER_DAY)
+            )
+        for scan in ScanRun.objects.filter(component=component, finished_at__isnull=False):
+            sub = (
+                Submission.objects.filter(component=component, commit=scan.commit)
+                .order_by("created_at")
+                .first()
+            )
+            if sub is None or scan.created_at > sub.created_at + timedelta(days=1):
+                continue  # a rescan of its own, not the demo's
+            began = sub.created_at + timedelta(minutes=SCAN_MINUTES)
+            took = (scan.finished_at - scan.started_at) if scan.started_at else timedelta(0)
+            ScanRun.objects.filter(pk=scan.pk).update(started_at=began, finished_at=began + took)
+        demo_syncs = SyncState.objects.filter(component=component, trigger="demo").order_by("id")
+        for days, sync in zip(SYNC_STORY.get(slug, []), demo_syncs, strict=False):
+            SyncState.objects.filter(pk=sync.pk).update(created_at=at(days))
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -119,6 +196,7 @@ class Command(BaseCommand):
         for slug, component in components.items():
             state = component_sync(component_id=component.pk, trigger="demo")
             self.stdout.write(f"  {slug}: {state.status if state else 'sync skipped'}")
+        backdate_story(components)
 
     def _community(self, bare: Path, files: dict[str, str], message: str) -> None:
         """Clone, change, push, as a contributor would; once (the subject is the marker)."""

@@ -5,6 +5,12 @@ comment_create), so the demo carries the same audit events, object permissions a
 queued notifications as real use. The components' internal repositories are real git
 repositories created under ``settings.GATEHOUSE_DEMO_REPOS_DIR``.
 
+The demo tells a story across the last twelve weeks (``STORY``): each component's
+submission, sign-offs and comments are dated back after the services made them, with
+each department reviewing at its own speed (``seed_demo_sync`` dates the releases, scans
+and syncs in the same story). Only model timestamps move; the sealed audit events keep
+the time they were written.
+
 Idempotent: departments are ensured, existing users are left as they are (only their
 demo reviewer group is ensured), a component whose slug exists is skipped, and a demo
 repository is created only if its folder is missing. Notifications are queued after each
@@ -19,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -26,19 +33,21 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 import vcs
 from governance.defaults import ensure_default_departments
-from governance.models import Component, Department
+from governance.models import Component, Department, Repository
 from governance.services import ComponentDraft
 from reviews.enums import Answer, Decision
+from reviews.models import Comment, ReviewTicket, SignOff, Submission
 from reviews.services import (
     comment_create,
     component_set_external,
     signoff_create,
     submission_create,
 )
-from scans.models import ScanPolicy
+from scans.models import ScanPolicy, ScanRun
 from scans.services import policy_update
 
 # What the demo company declares internal, and its license lists (see load_policy).
@@ -220,6 +229,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 
 @dataclass
@@ -820,7 +830,7 @@ COMPONENTS: list[DemoComponent] = [
             "The interface layer every service speaks: message schemas and the codec. "
             "Clean from the start; the model for the others."
         ),
-        open_paths=[],
+        open_paths=["**"],  # the whole repository goes public
         internal_paths=[],
         submitter="alice",
         justification=(
@@ -836,6 +846,83 @@ COMPONENTS: list[DemoComponent] = [
         ],
     ),
 ]
+
+
+# --------------------------------------------------------------------------- the story in time
+
+
+@dataclass(frozen=True)
+class Story:
+    """When things happened, so that the charts and every age show a real history.
+
+    ``submitted_days_ago``: when the component was submitted, counted back from the first
+    seeding; ``step_days``: for each step of its ``review``, how many days after the
+    submission it happened. The departments review at their own speed -- technical within
+    a day, security in two or three, compliance in about a week, legal in nine or ten.
+    """
+
+    submitted_days_ago: float
+    step_days: list[float]
+
+
+STORY: dict[str, Story] = {
+    "rpc-interfaces": Story(80, [1.2, 5.1, 8.7, 2.6]),
+    "mq-core": Story(70, [0.4, 6.2, 10.5, 3.1]),
+    "config-client": Story(30, [0.9, 9.3, 4.2, 5.0]),
+    "trade-gateway": Story(12, [0.3, 2.2]),
+}
+
+
+def backdate_submission(submission, *, story: Story, step_objects, now) -> None:
+    """Move the model timestamps of one freshly seeded submission back into its story.
+
+    Only the rows' own timestamps change (``update()``, no save() side effects); the audit
+    events keep the time they were really written, because their hash chain and seals
+    cover it (core/audit.py) and rewriting a sealed event is what the chain exists to
+    catch. The charts and ages read the model timestamps, not the audit log.
+    ``step_objects`` pairs each review step with what it created (a sign-off or a
+    comment).
+    """
+    start = now - timedelta(days=story.submitted_days_ago)
+
+    def at(days: float):
+        return min(start + timedelta(days=days), now - timedelta(minutes=1))
+
+    Component.objects.filter(pk=submission.component_id).update(
+        created_at=start - timedelta(hours=2)
+    )
+    Repository.objects.filter(pk=submission.repository_id, created_at__gt=start).update(
+        created_at=start - timedelta(hours=2)
+    )
+    decided: dict[int, object] = {}  # ticket id -> its last decision
+    last = start
+    for days, obj in zip(story.step_days, step_objects, strict=False):
+        when = at(days)
+        last = max(last, when)
+        if isinstance(obj, SignOff):
+            SignOff.objects.filter(pk=obj.pk).update(created_at=when)
+            decided[obj.ticket_id] = max(decided.get(obj.ticket_id, when), when)
+        elif isinstance(obj, Comment):
+            Comment.objects.filter(pk=obj.pk).update(created_at=when)
+    for ticket in ReviewTicket.objects.filter(submission=submission):
+        ReviewTicket.objects.filter(pk=ticket.pk).update(
+            created_at=start,
+            updated_at=decided.get(ticket.pk, start),
+            decided_at=decided.get(ticket.pk) if ticket.decided_at else None,
+        )
+    submission.refresh_from_db()
+    Submission.objects.filter(pk=submission.pk).update(
+        created_at=start,
+        updated_at=last,
+        decided_at=max(decided.values()) if submission.decided_at and decided else None,
+        scope_changed_at=start + timedelta(minutes=1) if submission.scope_changed_at else None,
+    )
+    Component.objects.filter(pk=submission.component_id).update(updated_at=last)
+    # The scan queued on submit: it runs later (worker or seed_demo_sync), which dates
+    # its start and end; its creation belongs to the submission.
+    ScanRun.objects.filter(
+        component_id=submission.component_id, commit=submission.commit, created_at__gt=start
+    ).update(created_at=start + timedelta(minutes=2))
 
 
 # --------------------------------------------------------------------------- git
@@ -1028,13 +1115,16 @@ class Command(BaseCommand):
         )
         submission.refresh_from_db()
         tickets = {t.department.slug: t for t in submission.tickets.select_related("department")}
+        made = []  # what each review step created, to date it in the story
         for step in spec.review:
             if isinstance(step, Remark):
-                comment_create(
-                    submission=submission,
-                    actor=users[step.author],
-                    body=step.body,
-                    ticket=tickets[step.department] if step.department else None,
+                made.append(
+                    comment_create(
+                        submission=submission,
+                        actor=users[step.author],
+                        body=step.body,
+                        ticket=tickets[step.department] if step.department else None,
+                    )
                 )
                 continue
             ticket = tickets[REVIEWER_DEPARTMENT[step.reviewer]]
@@ -1044,12 +1134,18 @@ class Command(BaseCommand):
                 for i, q in enumerate(questions)
                 if step.decision == Decision.APPROVE or i in step.answers
             }
-            signoff_create(
-                ticket=ticket,
-                actor=users[step.reviewer],
-                decision=step.decision,
-                comment=step.comment,
-                answers=answers,
+            made.append(
+                signoff_create(
+                    ticket=ticket,
+                    actor=users[step.reviewer],
+                    decision=step.decision,
+                    comment=step.comment,
+                    answers=answers,
+                )
+            )
+        if spec.slug in STORY:
+            backdate_submission(
+                submission, story=STORY[spec.slug], step_objects=made, now=timezone.now()
             )
         submission.refresh_from_db()
         return submission

@@ -3,8 +3,9 @@ without end (a run re-split every way, a long line re-read per candidate). Each 
 be scanned in a bounded time; the bound here is hundreds of times what the scan takes, so
 only a return of exponential or quadratic work can trip it.
 
-Each scan runs in a forked child that is killed at the bound: a regex stuck in C holds
-the interpreter lock, so a thread could not time it out.
+Each scan runs in a child process that is killed at the bound: a regex stuck in C holds
+the interpreter lock, so a thread could not time it out. The child is spawned, not
+forked: a fork of the test process (its threads, its locks) can hang before it scans.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ HOSTILE = {
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_hostile_text_is_scanned_in_bounded_time(case):
     filename, text = HOSTILE[case]
-    child = multiprocessing.get_context("fork").Process(target=_scan, args=(text, filename))
+    child = multiprocessing.get_context("spawn").Process(target=_scan, args=(text, filename))
     child.start()
     child.join(_BOUND_SECONDS)
     if child.is_alive():
