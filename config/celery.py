@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -19,3 +19,12 @@ def _create_filesystem_broker_folders(sender, **kwargs):
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):
                 os.makedirs(options[key], exist_ok=True)
+
+
+@signals.worker_init.connect
+def _load_detectors(**kwargs):
+    """Compile the scan detectors' patterns once, as the worker starts (before a prefork
+    pool forks its children, which inherit them), so no scan pays for it."""
+    from scans.engine import engine_version
+
+    engine_version()

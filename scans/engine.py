@@ -217,11 +217,10 @@ def missing_community_files(paths: Iterable[str]) -> list[str]:
     the top level, in .github/ or in docs/, in COMMUNITY_FILES order."""
     found = set()
     for path in paths:
-        low = path.lower()
-        folder = posixpath.dirname(low)
-        if (folder + "/" if folder else "") not in COMMUNITY_FOLDERS:
-            continue
-        stem = posixpath.splitext(posixpath.basename(low))[0]
+        folder, _, name = path.rpartition("/")
+        if folder and folder.lower() + "/" not in COMMUNITY_FOLDERS:
+            continue  # most paths: deeper than a community folder
+        stem = posixpath.splitext(name.lower())[0]
         found.update(label for label, stems in COMMUNITY_FILES.items() if stem in stems)
     return [label for label in COMMUNITY_FILES if label not in found]
 
@@ -249,7 +248,9 @@ def _pad(key: bytes, cache_key: str, index: int) -> bytes:
 
 
 def _xor(identity: str, pad: bytes) -> str:
-    return bytes(a ^ b for a, b in zip(bytes.fromhex(identity), pad, strict=True)).hex()
+    if len(identity) != 2 * len(pad):
+        raise ValueError("identity and pad differ in length")
+    return f"{int(identity, 16) ^ int.from_bytes(pad, 'big'):0{2 * len(pad)}x}"
 
 
 def _seal(key: bytes, cache_key: str, found: list[dict]) -> list[dict]:
@@ -375,9 +376,16 @@ def scan_commit(
     fingerprint_key: bytes = b"",
 ) -> ScanResult:
     """Scan one commit of a bare mirror. See the module docstring."""
+    # Loading the detectors (compiling their patterns) is once per process, and compiling
+    # the policy's patterns once per policy: done before the clock starts, as a worker has
+    # done it before its next scan.
+    version = engine_version()
+    for detector in default_detectors():
+        prepare = getattr(detector, "prepare", None)
+        if prepare is not None:
+            prepare(policy)
     started = time.monotonic()
     deadline = started + limits.time_limit
-    version = engine_version()
     result = ScanResult(commit=commit, findings=[])
     entries = vcs.list_tree(mirror, commit)
     blobs: list[vcs.TreeEntry] = []
@@ -615,9 +623,27 @@ def _by_reference(blobs, per_key, keys) -> dict[str, ScanFinding]:
     """For each file whose header points at another file for its license ("see LICENSE",
     "see copyright notice in zlib.h"), that file's license, as a finding of the pointing
     file: resolved in the same folder first, then each folder above, up to the root."""
+    referring = [
+        (entry, item)
+        for entry in blobs
+        for item in per_key.get(keys[entry.path], ())
+        if item["kind"] == Kind.LICENSE and item["rule"] == "license-reference"
+    ]
+    if not referring:
+        return {}  # nearly every repository: no header points elsewhere
+    # Only files named like a referenced one can be referenced: their licenses are read.
+    wanted = {
+        posixpath.basename(
+            (item.get("data") or {}).get("reference", "").strip().strip("'\"`")
+        ).lower()
+        for _, item in referring
+    }
     licenses: dict[str, str] = {}  # display path -> license
     by_name: dict[str, list[str]] = {}
     for entry in blobs:
+        name = posixpath.basename(entry.path).lower()
+        if name not in wanted:
+            continue
         path = entry.display_path
         found = [i["license"] for i in per_key.get(keys[entry.path], ())
                  if i["kind"] == Kind.LICENSE and i.get("license")]  # fmt: skip
@@ -625,31 +651,29 @@ def _by_reference(blobs, per_key, keys) -> dict[str, ScanFinding]:
             licenses[path] = " AND ".join(dict.fromkeys(found))
         by_name.setdefault(posixpath.basename(path).lower(), []).append(path)
     resolved: dict[str, ScanFinding] = {}
-    for entry in blobs:
+    for entry, item in referring:
         path = entry.display_path
-        for item in per_key.get(keys[entry.path], ()):
-            if item["kind"] != Kind.LICENSE or item["rule"] != "license-reference":
-                continue
-            reference = (item.get("data") or {}).get("reference", "")
-            target = _find_referenced(path, reference, by_name)
-            license = licenses.get(target) if target else None
-            if license:
-                resolved[path] = ScanFinding(
-                    path=path, line=item.get("line", 0), kind=Kind.LICENSE,
-                    rule="license-by-reference", severity=Severity.INFO,
-                    message=f"Licensed by reference to {target}: {license}.",
-                    identity=f"{target}:{license}", license=license,
-                    data={"source": "reference", "reference": target},
-                )  # fmt: skip
-            else:
-                resolved[path] = _hygiene(
-                    path,
-                    "license-reference-unresolved",
-                    Severity.WARNING,
-                    f"The header refers to {reference or 'another file'} for its license; "
-                    "no such file with a recognised license is in the tree.",
-                )
-            break
+        if path in resolved:
+            continue  # the first reference in a file decides
+        reference = (item.get("data") or {}).get("reference", "")
+        target = _find_referenced(path, reference, by_name)
+        license = licenses.get(target) if target else None
+        if license:
+            resolved[path] = ScanFinding(
+                path=path, line=item.get("line", 0), kind=Kind.LICENSE,
+                rule="license-by-reference", severity=Severity.INFO,
+                message=f"Licensed by reference to {target}: {license}.",
+                identity=f"{target}:{license}", license=license,
+                data={"source": "reference", "reference": target},
+            )  # fmt: skip
+        else:
+            resolved[path] = _hygiene(
+                path,
+                "license-reference-unresolved",
+                Severity.WARNING,
+                f"The header refers to {reference or 'another file'} for its license; "
+                "no such file with a recognised license is in the tree.",
+            )
     return resolved
 
 

@@ -79,6 +79,8 @@ class TreeEntry:
     @property
     def display_path(self) -> str:
         """The path as valid UTF-8 text; undecodable bytes become U+FFFD."""
+        if self.path.isascii():
+            return self.path  # nearly every path: nothing to replace
         return self.raw_path.decode("utf-8", "replace")
 
 
@@ -216,7 +218,7 @@ def list_tree(mirror: Path, commit: str, *, timeout: float = 60) -> list[TreeEnt
         fields = meta.split()
         if not tab or len(fields) != 4:
             raise VcsError("git ls-tree printed a line that could not be read.")
-        mode, kind, sha, size = (field.decode("ascii") for field in fields)
+        mode, kind, sha, size = meta.decode("ascii").split()
         if kind not in ("blob", "commit"):
             continue  # -r without -t never lists trees; skip anything unexpected
         entries.append(

@@ -230,6 +230,10 @@ class InternalRefsDetector:
         self._last = (policy, compiled)
         return compiled
 
+    def prepare(self, policy: Policy) -> None:
+        """Compile ``policy``'s patterns now (kept for its version), before scanning."""
+        self._compile(policy)
+
     def scan(self, data: bytes, *, filename: str, policy: Policy) -> list[Finding]:
         compiled = self._compile(policy)
         if not compiled.passes and not compiled.patterns:

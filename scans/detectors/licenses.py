@@ -825,6 +825,11 @@ class LicenseDetector:
     kind = Kind.LICENSE
     version = "2"
 
+    def prepare(self, policy: Policy) -> None:
+        """Load the SPDX license index and read the policy's allowed and denied licenses
+        now (both cached), before scanning."""
+        _with_policy([], policy)
+
     def scan(self, data: bytes, *, filename: str, policy: Policy) -> list[Finding]:
         if b"\0" in data[:BINARY_SNIFF_BYTES]:
             return []

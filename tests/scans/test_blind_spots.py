@@ -165,6 +165,8 @@ def test_a_license_by_reference_is_resolved_to_the_referenced_files_license(tmp_
         "src/deflate.c": "/* deflate.c -- compress data\n * For conditions of distribution "
                          "and use, see copyright notice in zlib.h\n */\nint x;\n",
         "src/orphan.c": "/* See the file NOWHERE.txt for the license. */\nint y;\n",
+        "src/lost.c": "/* For conditions of distribution and use, see copyright notice in "
+                      "gone.h */\nint z;\n",
     })  # fmt: skip
     result = scan(repo, tmp_path, boundary=engine.Boundary(["src/**"], (), "Zlib"))
     rules_of = {(f.path, f.rule) for f in result.findings}
@@ -172,6 +174,8 @@ def test_a_license_by_reference_is_resolved_to_the_referenced_files_license(tmp_
     (by_reference,) = [f for f in result.findings if f.rule == "license-by-reference"]
     assert (by_reference.path, by_reference.license) == ("src/deflate.c", "Zlib")
     assert by_reference.data["reference"] == "src/zlib.h"
+    # A reference to a file the tree lacks is said, never taken for a license.
+    assert ("src/lost.c", "license-reference-unresolved") in rules_of
 
 
 # --------------------------------------------------------------------------- baseline
