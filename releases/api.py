@@ -386,5 +386,8 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="release-commits")
     def release_commits(self, request, slug=None):
         component = self._component()
+        if not rules.can_create_release(request.user, component):
+            # It fetches the internal repository: for those who make the releases.
+            raise PermissionDenied("Only the component's owners and admins create its releases.")
         choices = services.release_commit_choices(component)
         return Response(ReleaseCommitSerializer(choices, many=True).data)

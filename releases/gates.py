@@ -25,7 +25,6 @@ PASS = "pass"
 BLOCKED = "blocked"
 WAIVED = "waived"
 
-COMMUNITY_FILES = ("README", "LICENSE", "CONTRIBUTING", "CODE_OF_CONDUCT", "SECURITY")
 KIND_LABELS = {
     "secret": ("secret", "secrets"),
     "internal_ref": ("internal reference", "internal references"),

@@ -135,11 +135,8 @@ def release_commit_choices(component: Component, *, tags: int = 10) -> list[dict
     except vcs.VcsError:
         return choices
     add(head, f"head of {branch}", "head")
-    for name, commit in vcs.recent_tags(mirror, limit=tags * 3):
-        if len([c for c in choices if c["kind"] == "tag"]) >= tags:
-            break
-        if vcs.commit_reachable(mirror, commit, head):
-            add(commit, f"tag {name}", "tag")
+    for name, commit in vcs.recent_tags(mirror, limit=tags, merged=head):
+        add(commit, f"tag {name}", "tag")
     return choices
 
 

@@ -27,7 +27,7 @@ from reviews.models import SignOff, Submission
 from scans.enums import Severity, TriageState
 from scans.models import Finding, ScanRun
 from scans.selectors import latest_scan
-from scans.services import export_plan_for
+from scans.services import export_plan_for, mirror_path
 from vcs import plan as export
 
 #: Files larger than this are listed, not shown.
@@ -51,7 +51,7 @@ def mirror_of(submission: Submission) -> Path:
     repository = submission.component.internal_repository
     if repository is None:
         raise CodeUnavailable("The component has no internal repository.")
-    return vcs.mirror_dir_for(Path(settings.GATEHOUSE_MIRRORS_DIR), repository.url)
+    return mirror_path(repository)
 
 
 def plan_of(submission: Submission, commit: str | None = None) -> export.ExportPlan:

@@ -133,7 +133,8 @@ def scan_request(
     return scan
 
 
-def _mirror_path(repository: Repository) -> Path:
+def mirror_path(repository: Repository) -> Path:
+    """Where the local bare mirror of ``repository`` lives (fetched or not)."""
     return vcs.mirror_dir_for(Path(settings.GATEHOUSE_MIRRORS_DIR), repository.url)
 
 
@@ -151,7 +152,7 @@ def internal_mirror(component: Component, *, fetch: bool = False) -> Path:
     repository = component.internal_repository
     if repository is None:
         raise vcs.VcsError("The component has no internal repository.")
-    mirror = _mirror_path(repository)
+    mirror = mirror_path(repository)
     if fetch:
         return vcs.mirror_update(
             repository.url, mirror, allow=settings.GATEHOUSE_GIT_ALLOW,
@@ -219,7 +220,7 @@ def scan_execute(*, scan_id: int) -> ScanRun | None:
             # Unbound or reassigned since the scan was queued: not this component's to read.
             raise vcs.VcsError("The repository is no longer registered to this component.")
         mirror = vcs.mirror_update(
-            scan.repository.url, _mirror_path(scan.repository),
+            scan.repository.url, mirror_path(scan.repository),
             allow=settings.GATEHOUSE_GIT_ALLOW, timeout=settings.GATEHOUSE_SCAN_TIME_LIMIT,
             max_size_bytes=limits.max_repository_bytes, credentials=git_credentials(),
         )  # fmt: skip

@@ -97,7 +97,6 @@ __all__ = [
     "create_tag",
     "git_env",
     "is_ancestor",
-    "is_ancestor",
     "list_refs",
     "list_tree",
     "log",

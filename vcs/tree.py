@@ -170,12 +170,15 @@ def commit_reachable(mirror: Path, commit: str, head: str, *, timeout: float = 3
     return result.returncode == 0
 
 
-def recent_tags(mirror: Path, *, limit: int = 10, timeout: float = 30) -> list[tuple[str, str]]:
+def recent_tags(
+    mirror: Path, *, limit: int = 10, merged: str = "", timeout: float = 30
+) -> list[tuple[str, str]]:
     """The ``limit`` newest tags (by creation date) as (name, commit), tags of other
-    objects left out."""
+    objects left out; with ``merged`` (a full commit id), only tags reachable from it."""
+    only = [f"--merged={_check_object_id(merged, what='commit')}"] if merged else []
     result = _run_in_mirror(
         mirror,
-        ["for-each-ref", "--sort=-creatordate", f"--count={int(limit) * 2}",
+        ["for-each-ref", "--sort=-creatordate", f"--count={int(limit) * 2}", *only,
          "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)",
          "--end-of-options", "refs/tags/"],
         timeout=timeout, action="Listing tags",

@@ -248,3 +248,12 @@ def test_release_create_without_a_commit_takes_the_approved_one(approved):
     state = approved()
     release = release_create(component=state.component, actor=state.world.alice, version="2.0.0")
     assert release.commit == state.submission.commit
+
+
+def test_a_reviewer_who_sees_the_component_cannot_make_it_fetch_for_commits(approved, api):
+    # Listing the commits fetches the internal repository: only those who release may.
+    state = approved()
+    reviewer = state.world.reviewers["legal"]
+    url = f"/api/components/{state.component.slug}/release-commits/"
+    assert api(reviewer).get(f"/api/components/{state.component.slug}/scope/").status_code == 200
+    assert api(reviewer).get(url).status_code == 403
