@@ -171,6 +171,8 @@ class Gatehouse:
         subprocess.run(
             [PY, str(root / "manage.py"), "migrate", "-v0"], env=self.env, cwd=root, check=True
         )
+        # As `make setup` leaves it: our packages compiled ahead (see the Makefile).
+        subprocess.run(["make", "-s", "bytecode"], cwd=root, check=True)
 
     def scan(self, repo: Path, policy: Path | None = None) -> tuple[float, float, dict]:
         cmd = [PY, str(self.root / "manage.py"), "scan_repo", str(repo), "--format", "json"]

@@ -4,8 +4,8 @@ The tree is listed with ``git ls-tree`` and blobs are streamed from one ``git ca
 process; nothing is checked out, so a symlink is only its target text and a submodule
 only a commit id. Each blob's detector results are cached under a key made of the blob
 SHA, the file name, the engine version and the policy version, so a rescan after a
-one-file commit reads one blob. Uncached blobs are spread over worker processes when
-there are enough of them to pay for it.
+one-file commit reads one blob. Uncached blobs are dealt to worker processes, each
+reading its share through its own cat-file, when there are enough of them to pay for it.
 
 What depends on where a file sits (the Open Core boundary) is applied after the cache:
 an internal reference blocks in the open scope and is only informational inside
@@ -26,11 +26,11 @@ results of a blob with a secret in it are not cached at all.
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
+import gc
 import hashlib
 import hmac
 import multiprocessing
-import os
 import posixpath
 import re
 import time
@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Protocol
 
 import vcs
+from scans import forked
 from scans.detectors.base import Detector, Finding, Kind, Policy, Severity
 from scans.detectors.text import as_utf8, detect_encoding
 from vcs import plan
@@ -232,7 +233,6 @@ SOURCE_EXTENSIONS = {
 }  # fmt: skip
 #: Below this much uncached work, forking workers costs more than it saves.
 PARALLEL_MIN_BYTES = 4_000_000
-BATCH_BYTES = 1_000_000
 
 
 def cache_key(blob_sha: str, filename: str, version: str, policy_version: str) -> str:
@@ -350,17 +350,23 @@ def scan_large_blob(
     return list(merged.values())
 
 
-def _scan_batch(batch: list[tuple[str, str, bytes]], policy: Policy) -> dict[str, list[dict]]:
-    return {key: scan_blob(data, name, policy) for key, name, data in batch}
+def _parts(by_sha: dict[str, list[tuple[str, str]]], sizes: dict[str, int], count: int):
+    """The blobs dealt into ``count`` parts of about equal bytes, largest first (so no part
+    ends with one big file alone), each part in git's order."""
+    loads = [0] * count
+    parts: list[list[str]] = [[] for _ in range(count)]
+    for sha in sorted(by_sha, key=lambda s: -sizes[s]):
+        i = loads.index(min(loads))
+        parts[i].append(sha)
+        loads[i] += sizes[sha] + 2_000  # a file costs something even when it is small
+    order = {sha: n for n, sha in enumerate(by_sha)}
+    return [[(sha, by_sha[sha]) for sha in sorted(p, key=order.__getitem__)] for p in parts if p]
 
 
 def _can_fork() -> bool:
-    # A daemonic process (a Celery prefork child) may not have children of its own.
-    return (
-        (os.cpu_count() or 1) > 1
-        and not multiprocessing.current_process().daemon
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
+    # A daemonic process (a Celery prefork child) keeps to itself: its pool may kill it at
+    # a time limit, which would leave children of its own behind.
+    return forked.can_fork() and not multiprocessing.current_process().daemon
 
 
 def scan_commit(
@@ -376,6 +382,30 @@ def scan_commit(
     fingerprint_key: bytes = b"",
 ) -> ScanResult:
     """Scan one commit of a bare mirror. See the module docstring."""
+    # The engine makes hundreds of thousands of short-lived objects and no reference
+    # cycles to speak of; the cyclic collector's passes over them (and over everything
+    # the process already holds) were a third of a rescan. Refcounting frees them.
+    with _cyclic_gc_paused():
+        return _scan_commit(
+            mirror=mirror, commit=commit, policy=policy, boundary=boundary, cache=cache,
+            limits=limits, progress=progress, workers=workers, fingerprint_key=fingerprint_key,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan_commit(
+    *, mirror, commit, policy, boundary, cache, limits, progress, workers, fingerprint_key
+) -> ScanResult:
     # Loading the detectors (compiling their patterns) is once per process, and compiling
     # the policy's patterns once per policy: done before the clock starts, as a worker has
     # done it before its next scan.
@@ -429,10 +459,12 @@ def scan_commit(
 
     fresh: dict[str, list[dict]] = {}
     try:
-        fresh = _scan_uncached(
+        fresh, cut = _scan_uncached(
             mirror=mirror, todo=todo, policy=policy, limits=limits, deadline=deadline,
             result=result, progress=progress, done=done, total=len(blobs), workers=workers,
         )  # fmt: skip
+        if cut:
+            raise vcs.LimitExceeded("The scan hit its time limit.", limit="time")
         for key, entry in large.items():
             result.findings.append(
                 _hygiene(entry.display_path, "large-file", Severity.INFO,
@@ -461,15 +493,21 @@ def scan_commit(
         if keep:
             cache.put_many(keep)
     per_key.update(fresh)
-    unread_keys = {keys[e.path] for e in blobs if keys[e.path] not in per_key}
-    if unread_keys:
+    rows: list[tuple[str, list[dict], str]] = []  # (path, found, scope) of each file read
+    unread: list[str] = []
+    scope_of = boundary.scope
+    for entry in blobs:
+        found = per_key.get(keys[entry.path])
+        path = entry.display_path
+        if found is None:
+            unread.append(path)  # not reached before a limit, or not read
+        else:
+            result.bytes += entry.size or 0
+            rows.append((path, found, scope_of(path)))
+    if unread:
         named = {path for path, _ in result.unread}
         reason = "not reached before the scan's limit" if result.incomplete else "not read"
-        result.unread.extend(
-            (e.display_path, reason)
-            for e in blobs
-            if keys[e.path] in unread_keys and e.display_path not in named
-        )
+        result.unread.extend((path, reason) for path in unread if path not in named)
     result.skipped = len(result.unread)
     if result.unread and not result.incomplete:
         shown = ", ".join(path for path, _ in result.unread[:5])
@@ -478,72 +516,75 @@ def scan_commit(
             f"{len(result.unread)} file(s) could not be read: {shown}{more} ({result.unread[0][1]})"
         )
 
-    licensed_paths: set[str] = set()
-    for entry in blobs:
-        found = per_key.get(keys[entry.path])
-        if found is None:
-            continue  # not reached before a limit
-        result.bytes += entry.size or 0
+    findings = result.findings
+    for path, found, scope in rows:
         for item in found:
-            finding = _place(item, entry.display_path, boundary, fingerprint_key, policy)
-            result.findings.append(finding)
-            if finding.kind == Kind.LICENSE and finding.license:
-                licensed_paths.add(entry.display_path)
+            findings.append(_place(item, path, scope, fingerprint_key, policy))
     if not result.incomplete:
-        result.findings.extend(_repository_hygiene(blobs, licensed_paths, per_key, keys, boundary))
-    result.findings.sort(key=lambda f: (f.path, f.line, f.kind, f.rule))
+        findings.extend(_repository_hygiene(rows, boundary))
+    findings.sort(key=_finding_order)
     result.seconds = time.monotonic() - started
     return result
 
 
+def _finding_order(f: ScanFinding) -> tuple:
+    return (f.path, f.line, f.kind, f.rule)
+
+
 def _scan_uncached(
     *, mirror, todo, policy, limits, deadline, result, progress, done, total, workers
-) -> dict[str, list[dict]]:
+) -> tuple[dict[str, list[dict]], bool]:
+    """Scan the uncached blobs: in this process, or, when there is enough work to pay for
+    forking, dealt into parts that child processes read and scan on their own (see
+    scans.forked); what a child that died did not send is scanned here. Returns
+    the results and whether the time limit cut the work short (the results so far are
+    kept either way)."""
     fresh: dict[str, list[dict]] = {}
     if not todo:
-        return fresh
+        return fresh, False
     total_bytes = sum(e.size or 0 for e in todo.values())
     workers = workers if workers is not None else (2 if _can_fork() else 1)
-    by_sha: dict[str, list[str]] = {}
+    by_sha: dict[str, list[tuple[str, str]]] = {}
+    sizes: dict[str, int] = {}
     for key, entry in todo.items():
-        by_sha.setdefault(entry.sha, []).append(key)
-    names = {key: posixpath.basename(entry.path) for key, entry in todo.items()}
+        by_sha.setdefault(entry.sha, []).append((key, entry.path.rpartition("/")[2]))
+        sizes[entry.sha] = entry.size or 0
 
-    with vcs.BlobReader(mirror, max_blob_bytes=limits.max_blob_bytes, deadline=deadline) as reader:
-        blobs = reader.read_many(by_sha)
-        if workers <= 1 or total_bytes < PARALLEL_MIN_BYTES:
-            for sha, data in blobs:
-                for key in by_sha[sha]:
-                    fresh[key] = scan_blob(data or b"", names[key], policy)
+    if workers > 1 and total_bytes >= PARALLEL_MIN_BYTES:
+
+        def arrived(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress:
+                progress(done, total)
+
+        fresh, cut = forked.scan_parts(
+            mirror, _parts(by_sha, sizes, workers), policy, scan_blob,
+            max_blob_bytes=limits.max_blob_bytes, deadline=deadline, on_results=arrived,
+        )  # fmt: skip
+        if cut:
+            return fresh, True
+        # A share whose child died is scanned here (it fails here too if the mirror is bad).
+        by_sha = {sha: named for sha, named in by_sha.items() if named[0][0] not in fresh}
+    if not by_sha:
+        return fresh, False
+    try:
+        with vcs.BlobReader(
+            mirror, max_blob_bytes=limits.max_blob_bytes, deadline=deadline
+        ) as reader:
+            for sha, data in reader.read_many(by_sha):
+                for key, name in by_sha[sha]:
+                    fresh[key] = scan_blob(data or b"", name, policy)
                     done += 1
                 if time.monotonic() > deadline:
-                    raise vcs.LimitExceeded("The scan hit its time limit.", limit="time")
+                    return fresh, True
                 if progress and done % 200 == 0:
                     progress(done, total)
-        else:
-            context = multiprocessing.get_context("fork")
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-                pending, batch, size = [], [], 0
-                for sha, data in blobs:
-                    for key in by_sha[sha]:
-                        batch.append((key, names[key], data or b""))
-                        size += len(data or b"")
-                    if size >= BATCH_BYTES:
-                        pending.append(pool.submit(_scan_batch, batch, policy))
-                        batch, size = [], 0
-                if batch:
-                    pending.append(pool.submit(_scan_batch, batch, policy))
-                for future in concurrent.futures.as_completed(
-                    pending, timeout=max(0.0, deadline - time.monotonic())
-                ):
-                    part = future.result()
-                    fresh.update(part)
-                    done += len(part)
-                    if progress:
-                        progress(done, total)
+    except vcs.LimitExceeded:
+        return fresh, True
     if progress:
         progress(done, total)
-    return fresh
+    return fresh, False
 
 
 def _hygiene(path: str, rule: str, severity: str, message: str) -> ScanFinding:
@@ -579,15 +620,15 @@ def is_fixture_path(path: str) -> bool:
 
 
 def _place(
-    item: dict, path: str, boundary: Boundary, fingerprint_key: bytes, policy: Policy
+    item: dict, path: str, scope: str, fingerprint_key: bytes, policy: Policy
 ) -> ScanFinding:
-    """A cached, path-free finding placed at ``path``, its severity set by the boundary.
+    """A cached, path-free finding placed at ``path``, its severity set by the path's
+    scope under the boundary (Boundary.scope).
     A secret in a test or test resource is marked a likely fixture and, unless it is in a
     provider's own format, takes the policy's fixture severity (a warning by default)."""
     kind = item["kind"]
     severity = item["severity"]
     data = item.get("data", {})
-    scope = boundary.scope(path)
     if kind == Kind.INTERNAL_REF:
         severity = Severity.BLOCKING if scope == "open" else Severity.INFO
     elif kind == Kind.LICENSE and severity == Severity.BLOCKING and scope != "open":
@@ -619,15 +660,16 @@ def _license_keys(expression: str) -> set[str]:
     }
 
 
-def _by_reference(blobs, per_key, keys) -> dict[str, ScanFinding]:
+def _by_reference(rows) -> dict[str, ScanFinding]:
     """For each file whose header points at another file for its license ("see LICENSE",
     "see copyright notice in zlib.h"), that file's license, as a finding of the pointing
     file: resolved in the same folder first, then each folder above, up to the root."""
     referring = [
-        (entry, item)
-        for entry in blobs
-        for item in per_key.get(keys[entry.path], ())
-        if item["kind"] == Kind.LICENSE and item["rule"] == "license-reference"
+        (path, item)
+        for path, found, _ in rows
+        if found
+        for item in found
+        if item["rule"] == "license-reference" and item["kind"] == Kind.LICENSE
     ]
     if not referring:
         return {}  # nearly every repository: no header points elsewhere
@@ -638,21 +680,18 @@ def _by_reference(blobs, per_key, keys) -> dict[str, ScanFinding]:
         ).lower()
         for _, item in referring
     }
-    licenses: dict[str, str] = {}  # display path -> license
+    licenses: dict[str, str] = {}  # path -> license
     by_name: dict[str, list[str]] = {}
-    for entry in blobs:
-        name = posixpath.basename(entry.path).lower()
+    for path, found, _ in rows:
+        name = path.rpartition("/")[2].lower()
         if name not in wanted:
             continue
-        path = entry.display_path
-        found = [i["license"] for i in per_key.get(keys[entry.path], ())
-                 if i["kind"] == Kind.LICENSE and i.get("license")]  # fmt: skip
-        if found:
-            licenses[path] = " AND ".join(dict.fromkeys(found))
-        by_name.setdefault(posixpath.basename(path).lower(), []).append(path)
+        named = [i["license"] for i in found if i["kind"] == Kind.LICENSE and i.get("license")]
+        if named:
+            licenses[path] = " AND ".join(dict.fromkeys(named))
+        by_name.setdefault(name, []).append(path)
     resolved: dict[str, ScanFinding] = {}
-    for entry, item in referring:
-        path = entry.display_path
+    for path, item in referring:
         if path in resolved:
             continue  # the first reference in a file decides
         reference = (item.get("data") or {}).get("reference", "")
@@ -692,40 +731,51 @@ def _find_referenced(path: str, reference: str, by_name: dict[str, list[str]]) -
         folder = posixpath.dirname(folder)
 
 
-def _repository_hygiene(blobs, licensed_paths, per_key, keys, boundary) -> list[ScanFinding]:
+def _extension(path: str) -> str:
+    """posixpath.splitext's extension of the file name, lower case."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 and name[:dot].strip(".") else ""
+
+
+def _repository_hygiene(rows, boundary) -> list[ScanFinding]:
+    """What only the whole tree shows: missing community files, licenses by reference,
+    open-scope source files without a license, and headers that name another license
+    than the component's. ``rows`` are (path, found, scope) of every file read."""
     findings = []
-    for label in missing_community_files(e.display_path for e in blobs):
+    # Community files sit at the top level or one folder down.
+    shallow = (path for path, _, _ in rows if path.count("/") <= 1)
+    for label in missing_community_files(shallow):
         findings.append(
             _hygiene("", f"missing-{label.lower().replace('_', '-')}", Severity.WARNING,
                      f"No {label} file at the top level, in .github/ or in docs/.")
         )  # fmt: skip
-    references = _by_reference(blobs, per_key, keys)
+    references = _by_reference(rows)
     findings.extend(references.values())
     allowed = _license_keys(boundary.license)
-    for entry in blobs:
-        path = entry.display_path
-        if boundary.scope(path) != "open":
+    for path, found, scope in rows:
+        if scope != "open":
             continue
-        extension = posixpath.splitext(path)[1].lower()
-        if extension in SOURCE_EXTENSIONS and path not in licensed_paths and path not in references:
+        licenses = [i for i in found if i["kind"] == Kind.LICENSE and i.get("license")]
+        reference = references.get(path)
+        if reference is not None and reference.license:
+            licenses.append({"license": reference.license, "line": reference.line})
+        if not licenses and reference is None and _extension(path) in SOURCE_EXTENSIONS:
             findings.append(
                 _hygiene(path, "missing-license-header", Severity.WARNING,
                          "Source file in the open scope without a license header or SPDX tag.")
             )  # fmt: skip
-        if allowed:
-            items = list(per_key.get(keys[entry.path], ()))
-            if path in references and references[path].license:
-                items.append({"kind": Kind.LICENSE, "license": references[path].license,
-                              "line": references[path].line})  # fmt: skip
-            for item in items:
-                found = item.get("license")
-                if item["kind"] == Kind.LICENSE and found and not (_license_keys(found) & allowed):
-                    findings.append(
-                        ScanFinding(
-                            path=path, line=item.get("line", 0), kind=Kind.HYGIENE,
-                            rule="license-mismatch", severity=Severity.WARNING,
-                            message=f"Header says {found}; the component is {boundary.license}.",
-                            identity=found, license=found,
-                        )
-                    )  # fmt: skip
+        if not allowed:
+            continue
+        for item in licenses:
+            named = item["license"]
+            if not (_license_keys(named) & allowed):
+                findings.append(
+                    ScanFinding(
+                        path=path, line=item.get("line", 0), kind=Kind.HYGIENE,
+                        rule="license-mismatch", severity=Severity.WARNING,
+                        message=f"Header says {named}; the component is {boundary.license}.",
+                        identity=named, license=named,
+                    )
+                )  # fmt: skip
     return findings

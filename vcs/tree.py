@@ -48,6 +48,11 @@ __all__ = [
     "stream_blob",
 ]
 
+#: One record of ``ls-tree -r -l -z``: "<mode> SP <type> SP <sha> SP+ <size or -> TAB
+#: <path> NUL"; with -z the path is not quoted, and the metadata never holds a tab.
+_LS_TREE_RECORD = re.compile(
+    rb"([0-7]{6}) ([a-z]+) ([0-9a-f]{40}|[0-9a-f]{64}) +([0-9]+|-)\t([^\0]*)\0"
+)
 _HEADER_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) ([a-z]+) ([0-9]+)\n$")
 _MAX_HEADER_BYTES = 256
 #: Read-buffer size for cat-file's stdout: most source files fit in one read.
@@ -211,30 +216,21 @@ def list_tree(mirror: Path, commit: str, *, timeout: float = 60) -> list[TreeEnt
     )
     if result.returncode != 0:
         raise RefNotFound(f"Commit {commit} is not in this repository: {_describe_failure(result)}")
+    out = result.stdout
+    records = _LS_TREE_RECORD.findall(out)
+    if len(records) != out.count(b"\0"):  # a record the pattern did not read
+        raise VcsError("git ls-tree printed a line that could not be read.")
     entries: list[TreeEntry] = []
-    for record in result.stdout.split(b"\0"):
-        if not record:
-            continue
-        # "<mode> SP <type> SP <sha> SP+ <size or -> TAB <path>"; with -z the path
-        # is not quoted, and the metadata never contains a tab.
-        meta, tab, raw_path = record.partition(b"\t")
-        fields = meta.split()
-        if not tab or len(fields) != 4:
-            raise VcsError("git ls-tree printed a line that could not be read.")
-        mode, kind, sha, size = meta.decode("ascii").split()
-        if kind not in ("blob", "commit"):
-            continue  # -r without -t never lists trees; skip anything unexpected
-        entries.append(
-            TreeEntry(
-                path=raw_path.decode("utf-8", "surrogateescape"),
-                mode=mode,
-                kind=kind,
-                sha=sha,
-                size=int(size) if kind == "blob" else None,
-                is_symlink=mode == "120000",
-                is_executable=mode == "100755",
-            )
-        )
+    append = entries.append
+    for mode, kind, sha, size, raw_path in records:
+        # -r without -t never lists trees; skip anything unexpected.
+        if kind == b"blob":
+            path = raw_path.decode("utf-8", "surrogateescape")
+            append(TreeEntry(path, mode.decode(), "blob", sha.decode(), int(size),
+                             mode == b"120000", mode == b"100755"))  # fmt: skip
+        elif kind == b"commit":
+            path = raw_path.decode("utf-8", "surrogateescape")
+            append(TreeEntry(path, mode.decode(), "commit", sha.decode(), None, False, False))
     return entries
 
 

@@ -110,6 +110,31 @@ def test_time_limit_ends_incomplete_never_clean(tmp_path):
     assert "time" in result.incomplete
 
 
+def test_worker_processes_find_what_one_process_finds(tmp_path):
+    """Over PARALLEL_MIN_BYTES of uncached text the blobs are dealt to worker processes
+    that read them on their own: the same findings, each file once, as in one process."""
+    filler = "".join(f"value_{n} = {n}  # padding line\n" for n in range(3_000))
+    files = {f"src/m{i:03}.py": APACHE_HEADER + filler + f"N = {i}\n" for i in range(60)}
+    files["src/m017.py"] += f'TOKEN = "{GITHUB_TOKEN}"\n'
+    files["src/internal/x.py"] = 'HOST = "db1.corp.example-internal.net"\n'
+    files["README.md"] = "# x\n"
+    repo = make(tmp_path, files)
+    assert sum(len(text) for text in files.values()) > engine.PARALLEL_MIN_BYTES
+    mirror = mirror_of(repo, tmp_path)
+
+    def run(workers):
+        return engine.scan_commit(
+            mirror=mirror, commit=repo.head(), policy=POLICY,
+            boundary=engine.Boundary(["src/**"], ["src/internal/**"], "Apache-2.0"),
+            cache=engine.MemoryCache(), workers=workers, fingerprint_key=b"k" * 32,
+        )  # fmt: skip
+
+    one, two = run(1), run(2)
+    assert [f.to_json() for f in two.findings] == [f.to_json() for f in one.findings]
+    assert two.files == one.files == 62 and not two.incomplete
+    assert any(f.kind == "secret" and f.path == "src/m017.py" for f in two.findings)
+
+
 def test_rescan_after_one_file_commit_reads_one_blob(tmp_path):
     files = {f"src/m{i}.py": APACHE_HEADER + f"VALUE = {i}\n" for i in range(50)}
     repo = make(tmp_path, {**files, "README.md": "# x\n"})

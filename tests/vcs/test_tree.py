@@ -154,6 +154,42 @@ def test_mirror_is_bare_and_resolves_branch_tag_and_sha(source: Path, mirror: Pa
     assert resolve_ref(mirror, head[:12]) == head
 
 
+def test_a_local_mirror_is_a_copy_sharing_no_file_with_the_source(
+    source: Path, mirror: Path
+) -> None:
+    """A repository on this machine is cloned by copying its objects (fast), never by
+    hardlinks: writing to the source's files afterwards cannot change the mirror."""
+    source_inodes = {
+        p.stat().st_ino for p in (source / ".git" / "objects").rglob("*") if p.is_file()
+    }
+    mirror_inodes = {p.stat().st_ino for p in (mirror / "objects").rglob("*") if p.is_file()}
+    assert mirror_inodes and not (source_inodes & mirror_inodes)
+    assert not any((mirror / "hooks").glob("*"))  # no hook of the source (or system) copied
+
+
+def test_a_local_source_with_symlinked_objects_is_refused(
+    tmp_path: Path, mirrors: Path, allow: list[str]
+) -> None:
+    """A local clone that followed a symlink in the source's objects folder would copy
+    whatever file it points at into the mirror: git refuses it, and so do we."""
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("not for the mirror\n")
+    repo = tmp_path / "hostile"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _write(repo, "README.md", b"# x\n")
+    _commit_all(repo, "first")
+    (repo / ".git" / "objects" / "ab").mkdir(exist_ok=True)
+    (repo / ".git" / "objects" / "ab" / ("c" * 38)).symlink_to(secret)
+    url = f"file://{repo}"
+    target = mirror_dir_for(mirrors, url)
+    with pytest.raises(VcsError):
+        mirror_update(url, target, allow=allow)
+    assert not target.exists()
+    copied = [p for p in mirrors.rglob("*") if p.is_file() and b"for the mirror" in p.read_bytes()]
+    assert copied == []
+
+
 def test_update_fetches_new_commits_branches_and_prunes_deleted(
     source: Path, url: str, mirror: Path, mirrors: Path, allow: list[str]
 ) -> None:
