@@ -210,7 +210,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # An unacknowledged task is redelivered after this long: longer than the longest task
+    # may run (a scan's hard time limit, plus margin), so a task still running is never
+    # handed to a second worker; a dead worker's job is taken over sooner, by its lease.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(float(os.environ.get("GATEHOUSE_SCAN_TIME_LIMIT", "600"))) + 300
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -330,6 +335,15 @@ GATEHOUSE_SCAN_MAX_BLOB_BYTES = int(os.environ.get("GATEHOUSE_SCAN_MAX_BLOB_BYTE
 GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES = int(
     os.environ.get("GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES", str(2 * 1024**3))
 )
+# Long jobs hold a lease in the database, renewed by a heartbeat every third of it; a job
+# whose lease expired is taken over (a beat pass requeues it every minute) and failed,
+# with the reason, after GATEHOUSE_JOB_MAX_ATTEMPTS attempts.
+GATEHOUSE_LEASE_SECONDS = float(os.environ.get("GATEHOUSE_LEASE_SECONDS", "60"))
+GATEHOUSE_JOB_MAX_ATTEMPTS = int(os.environ.get("GATEHOUSE_JOB_MAX_ATTEMPTS", "3"))
+CELERY_BEAT_SCHEDULE["requeue-stalled-scans"] = {
+    "task": "scans.requeue_stalled",
+    "schedule": float(os.environ.get("GATEHOUSE_REQUEUE_INTERVAL", "60")),
+}
 # Scan each submission automatically when it is made or its branch moves.
 GATEHOUSE_SCAN_ON_SUBMIT = env_bool("GATEHOUSE_SCAN_ON_SUBMIT", True)
 

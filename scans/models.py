@@ -77,10 +77,17 @@ class ScanRun(TimeStampedModel):
     #: Files the scan could not read and why, [[path, reason], ...] (at most 500): an
     #: incomplete scan says which.
     unread = models.JSONField(default=list, blank=True)
+    #: The attempt working on the scan and until when (core.leases); attempts so far.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["repository", "commit"])]
+        indexes = [
+            models.Index(fields=["repository", "commit"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"scan #{self.pk} of {self.commit[:10]}"

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import vcs
+from core import leases
 from core.audit import audit_record
 from core.validators import has_control_characters
 from governance.models import Component, Repository
@@ -189,19 +190,31 @@ def export_plan_for(component: Component, commit: str) -> plan.ExportPlan:
     return component.export_plan(commit_tree_entries(component, commit))
 
 
-def scan_execute(*, scan_id: int) -> ScanRun | None:
+def scan_execute(*, scan_id: int, owner: str | None = None) -> ScanRun | None:
     """Run a queued scan: fetch the mirror, scan the commit, store the findings.
 
-    Claims the run with a conditional update (queued → running), so a duplicate delivery
-    does nothing. Git and the engine run outside any transaction; the findings, the
-    carried-forward triage and the final status are written in one. A limit hit ends the
-    run "incomplete", a git error "failed". Sends ``scan_finished`` after commit.
+    Claims the run with a lease (core.leases): a queued run, or a running one whose lease
+    expired (its worker died), or one whose lease is ``owner``'s (a retry of the same
+    task); a heartbeat renews the lease while the scan works. Anything else (a live lease,
+    a finished run) is a duplicate delivery and does nothing. Git and the engine run
+    outside any transaction; the findings, the carried-forward triage and the final
+    status are written in one, only if this attempt still holds the lease, so one set of
+    findings is written however often the run was taken over. Results of blobs already
+    read are in the blob cache, so an attempt after a crash continues from there. A limit
+    hit ends the run "incomplete", a git error "failed". Sends ``scan_finished`` after
+    commit.
     """
-    claimed = ScanRun.objects.filter(pk=scan_id, status=ScanStatus.QUEUED).update(
-        status=ScanStatus.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
+    owner = owner or leases.new_owner()
+    if not leases.claim(
+        ScanRun, scan_id, owner=owner, waiting=ScanStatus.QUEUED, running=ScanStatus.RUNNING
+    ):
         return None
+    ScanRun.objects.filter(pk=scan_id, started_at__isnull=True).update(started_at=timezone.now())
+    with leases.Heartbeat(ScanRun, scan_id, owner):
+        return _scan_with_lease(scan_id, owner)
+
+
+def _scan_with_lease(scan_id: int, owner: str) -> ScanRun | None:
     scan = ScanRun.objects.select_related("repository", "component").get(pk=scan_id)
     component = scan.component
     boundary = engine.Boundary(
@@ -247,6 +260,10 @@ def scan_execute(*, scan_id: int) -> ScanRun | None:
         status, error = ScanStatus.FAILED, str(exc)
     with transaction.atomic():
         scan = ScanRun.objects.select_for_update().get(pk=scan_id)
+        if scan.status != ScanStatus.RUNNING or scan.lease_owner != owner:
+            # Taken over after this attempt's lease lapsed: the attempt that holds it writes.
+            log.warning("scan #%s: lease lost to %s; results dropped", scan_id, scan.lease_owner)
+            return None
         if result is not None:
             _store_findings(scan=scan, result=result)
             scan.files_total = result.files
@@ -259,10 +276,41 @@ def scan_execute(*, scan_id: int) -> ScanRun | None:
         scan.status = status
         scan.error = error
         scan.finished_at = timezone.now()
+        scan.lease_owner, scan.lease_expires_at = "", None
         scan.save()
         transaction.on_commit(partial(scan_finished.send, sender=ScanRun, scan_id=scan.pk))
     log.info("scan #%s of %s: %s", scan.pk, scan.commit[:10], status)
     return scan
+
+
+def scans_requeue_stalled() -> dict[str, int]:
+    """Scans marked running whose lease expired (their worker was killed, or lost the
+    database for longer than a lease): queued again and sent, or, after
+    GATEHOUSE_JOB_MAX_ATTEMPTS attempts, failed with the reason. Each change is a
+    conditional update, so two passes at once change a scan once."""
+    from scans.tasks import run_scan
+
+    now = timezone.now()
+    counts = {"requeued": 0, "failed": 0}
+    stalled = leases.stalled(ScanRun, running=ScanStatus.RUNNING, now=now)
+    for pk, attempts in stalled.values_list("pk", "attempts")[:1000]:
+        still = ScanRun.objects.filter(pk=pk, status=ScanStatus.RUNNING, lease_expires_at__lt=now)
+        with transaction.atomic():
+            if attempts >= settings.GATEHOUSE_JOB_MAX_ATTEMPTS:
+                error = (
+                    f"The scan's worker stopped {attempts} times before it finished (its "
+                    "lease expired each time); not tried again. Scan again to retry."
+                )
+                if still.update(status=ScanStatus.FAILED, error=error, finished_at=now,
+                                lease_owner="", lease_expires_at=None):  # fmt: skip
+                    counts["failed"] += 1
+                    transaction.on_commit(partial(scan_finished.send, sender=ScanRun, scan_id=pk))
+            elif still.update(status=ScanStatus.QUEUED, lease_owner="", lease_expires_at=None):
+                counts["requeued"] += 1
+                transaction.on_commit(partial(run_scan.delay, scan_id=pk))
+    if any(counts.values()):
+        log.warning("stalled scans: %s", counts)
+    return counts
 
 
 def _store_findings(*, scan: ScanRun, result: engine.ScanResult) -> None:
