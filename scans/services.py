@@ -199,10 +199,10 @@ def scan_execute(*, scan_id: int, owner: str | None = None) -> ScanRun | None:
     a finished run) is a duplicate delivery and does nothing. Git and the engine run
     outside any transaction; the findings, the carried-forward triage and the final
     status are written in one, only if this attempt still holds the lease, so one set of
-    findings is written however often the run was taken over. Results of blobs already
-    read are in the blob cache, so an attempt after a crash continues from there. A limit
-    hit ends the run "incomplete", a git error "failed". Sends ``scan_finished`` after
-    commit.
+    findings is written however often the run was taken over. The blob cache is written
+    when the engine ends (a time-limit cut included, so the next scan continues from
+    there); an attempt killed outright starts its blobs over. A limit hit ends the run
+    "incomplete", a git error "failed". Sends ``scan_finished`` after commit.
     """
     owner = owner or leases.new_owner()
     if not leases.claim(
