@@ -350,25 +350,27 @@ def scan_large_blob(
     return list(merged.values())
 
 
-def _parts(by_sha: dict[str, list[tuple[str, str]]], sizes: dict[str, int], count: int):
-    """The blobs dealt into ``count`` parts of about equal bytes, largest first (so no part
-    ends with one big file alone), each part in git's order."""
-    loads = [0] * count
-    parts: list[list[str]] = [[] for _ in range(count)]
-    for sha in sorted(by_sha, key=lambda s: -sizes[s]):
-        i = loads.index(min(loads))
-        parts[i].append(sha)
-        loads[i] += sizes[sha] + 2_000  # a file costs something even when it is small
-    order = {sha: n for n, sha in enumerate(by_sha)}
-    return [[(sha, by_sha[sha]) for sha in sorted(p, key=order.__getitem__)] for p in parts if p]
-
-
 def _can_fork() -> bool:
     # A daemonic process (a Celery prefork child) keeps to itself: its pool may kill it at
     # a time limit, which would leave children of its own behind.
     return forked.can_fork() and not multiprocessing.current_process().daemon
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """The engine makes hundreds of thousands of short-lived objects and no reference
+    cycles to speak of; the cyclic collector's passes over them (and over everything the
+    process already holds) were a third of a rescan. Refcounting frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_cyclic_gc_paused()
 def scan_commit(
     *,
     mirror: Path,
@@ -382,30 +384,6 @@ def scan_commit(
     fingerprint_key: bytes = b"",
 ) -> ScanResult:
     """Scan one commit of a bare mirror. See the module docstring."""
-    # The engine makes hundreds of thousands of short-lived objects and no reference
-    # cycles to speak of; the cyclic collector's passes over them (and over everything
-    # the process already holds) were a third of a rescan. Refcounting frees them.
-    with _cyclic_gc_paused():
-        return _scan_commit(
-            mirror=mirror, commit=commit, policy=policy, boundary=boundary, cache=cache,
-            limits=limits, progress=progress, workers=workers, fingerprint_key=fingerprint_key,
-        )  # fmt: skip
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused():
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _scan_commit(
-    *, mirror, commit, policy, boundary, cache, limits, progress, workers, fingerprint_key
-) -> ScanResult:
     # Loading the detectors (compiling their patterns) is once per process, and compiling
     # the policy's patterns once per policy: done before the clock starts, as a worker has
     # done it before its next scan.
@@ -461,7 +439,7 @@ def _scan_commit(
     try:
         fresh, cut = _scan_uncached(
             mirror=mirror, todo=todo, policy=policy, limits=limits, deadline=deadline,
-            result=result, progress=progress, done=done, total=len(blobs), workers=workers,
+            progress=progress, done=done, total=len(blobs), workers=workers,
         )  # fmt: skip
         if cut:
             raise vcs.LimitExceeded("The scan hit its time limit.", limit="time")
@@ -532,7 +510,7 @@ def _finding_order(f: ScanFinding) -> tuple:
 
 
 def _scan_uncached(
-    *, mirror, todo, policy, limits, deadline, result, progress, done, total, workers
+    *, mirror, todo, policy, limits, deadline, progress, done, total, workers
 ) -> tuple[dict[str, list[dict]], bool]:
     """Scan the uncached blobs: in this process, or, when there is enough work to pay for
     forking, dealt into parts that child processes read and scan on their own (see
@@ -559,7 +537,7 @@ def _scan_uncached(
                 progress(done, total)
 
         fresh, cut = forked.scan_parts(
-            mirror, _parts(by_sha, sizes, workers), policy, scan_blob,
+            mirror, forked.deal(by_sha, sizes, workers), policy, scan_blob,
             max_blob_bytes=limits.max_blob_bytes, deadline=deadline, on_results=arrived,
         )  # fmt: skip
         if cut:
@@ -568,23 +546,19 @@ def _scan_uncached(
         by_sha = {sha: named for sha, named in by_sha.items() if named[0][0] not in fresh}
     if not by_sha:
         return fresh, False
-    try:
-        with vcs.BlobReader(
-            mirror, max_blob_bytes=limits.max_blob_bytes, deadline=deadline
-        ) as reader:
-            for sha, data in reader.read_many(by_sha):
-                for key, name in by_sha[sha]:
-                    fresh[key] = scan_blob(data or b"", name, policy)
-                    done += 1
-                if time.monotonic() > deadline:
-                    return fresh, True
-                if progress and done % 200 == 0:
-                    progress(done, total)
-    except vcs.LimitExceeded:
-        return fresh, True
-    if progress:
-        progress(done, total)
-    return fresh, False
+
+    def scanned(batch: dict[str, list[dict]]) -> None:
+        nonlocal done
+        fresh.update(batch)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+
+    cut = forked.scan_share(
+        mirror, list(by_sha.items()), policy, scan_blob, max_blob_bytes=limits.max_blob_bytes,
+        deadline=deadline, on_batch=scanned,
+    )  # fmt: skip
+    return fresh, cut
 
 
 def _hygiene(path: str, rule: str, severity: str, message: str) -> ScanFinding:

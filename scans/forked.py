@@ -27,7 +27,7 @@ from pathlib import Path
 import vcs
 from scans.detectors.base import Policy
 
-__all__ = ["can_fork", "scan_parts"]
+__all__ = ["can_fork", "deal", "scan_parts", "scan_share"]
 
 _FRAME = struct.Struct("!Q")
 FLUSH_FILES = 200
@@ -40,6 +40,19 @@ Scan = Callable[[bytes, str, Policy], list[dict]]
 
 def can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+
+
+def deal(by_sha: dict[str, list[tuple[str, str]]], sizes: dict[str, int], count: int) -> list[Part]:
+    """The blobs dealt into ``count`` shares of about equal bytes, largest first (so no
+    share ends with one big file alone), each share in git's order."""
+    loads = [0] * count
+    shares: list[list[str]] = [[] for _ in range(count)]
+    for sha in sorted(by_sha, key=lambda s: -sizes[s]):
+        i = loads.index(min(loads))
+        shares[i].append(sha)
+        loads[i] += sizes[sha] + 2_000  # a file costs something even when it is small
+    order = {sha: n for n, sha in enumerate(by_sha)}
+    return [[(sha, by_sha[sha]) for sha in sorted(p, key=order.__getitem__)] for p in shares if p]
 
 
 def scan_parts(
@@ -116,29 +129,49 @@ def _frames(buffer: bytearray):
         yield pickle.loads(payload)  # noqa: S301 - written by our own child, just now
 
 
-def _child(fd, mirror, part, policy, scan, max_blob_bytes, deadline) -> None:
+def scan_share(
+    mirror: Path,
+    share: Part,
+    policy: Policy,
+    scan: Scan,
+    *,
+    max_blob_bytes: int,
+    deadline: float,
+    on_batch: Callable[[dict[str, list[dict]]], None],
+) -> bool:
+    """Read and scan one share in this process, through one cat-file: ``on_batch(results)``
+    every FLUSH_FILES files and once at the end. Returns whether the deadline cut it short
+    (what was scanned by then has been handed over)."""
+    named = dict(share)
+    batch: dict[str, list[dict]] = {}
+    cut = False
+    try:
+        with vcs.BlobReader(mirror, max_blob_bytes=max_blob_bytes, deadline=deadline) as reader:
+            for sha, data in reader.read_many(named):
+                for key, name in named[sha]:
+                    batch[key] = scan(data or b"", name, policy)
+                if len(batch) >= FLUSH_FILES:
+                    on_batch(batch)
+                    batch = {}
+                if time.monotonic() > deadline:
+                    cut = True
+                    break
+    except vcs.LimitExceeded:
+        cut = True
+    on_batch(batch)
+    return cut
+
+
+def _child(fd, mirror, share, policy, scan, max_blob_bytes, deadline) -> None:
     with os.fdopen(fd, "wb") as out:
 
         def send(message) -> None:
             payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
             out.write(_FRAME.pack(len(payload)) + payload)
+            out.flush()
 
-        named = dict(part)
-        batch: dict[str, list[dict]] = {}
-        cut = False
-        try:
-            with vcs.BlobReader(mirror, max_blob_bytes=max_blob_bytes, deadline=deadline) as reader:
-                for sha, data in reader.read_many(named):
-                    for key, name in named[sha]:
-                        batch[key] = scan(data or b"", name, policy)
-                    if len(batch) >= FLUSH_FILES:
-                        send(("results", batch))
-                        out.flush()
-                        batch = {}
-                    if time.monotonic() > deadline:
-                        cut = True
-                        break
-        except vcs.LimitExceeded:
-            cut = True
-        send(("results", batch))
+        cut = scan_share(
+            mirror, share, policy, scan, max_blob_bytes=max_blob_bytes, deadline=deadline,
+            on_batch=lambda batch: send(("results", batch)),
+        )  # fmt: skip
         send(("end", cut))

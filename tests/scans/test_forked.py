@@ -5,7 +5,7 @@ import threading
 import time
 
 import vcs
-from scans import engine, forked
+from scans import forked
 from scans.detectors.base import Policy
 from tests.gitrepo import GitRepo
 from tests.scans.test_engine import mirror_of
@@ -18,7 +18,7 @@ def _shares(tmp_path, names):
     entries = vcs.list_tree(mirror, repo.head())
     by_sha = {e.sha: [(f"key-{e.path}", e.path)] for e in entries}
     sizes = {e.sha: e.size for e in entries}
-    return mirror, engine._parts(by_sha, sizes, 2)
+    return mirror, forked.deal(by_sha, sizes, 2)
 
 
 def _scan_or_die(data: bytes, name: str, policy: Policy) -> list[dict]:
