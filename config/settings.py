@@ -332,6 +332,11 @@ if os.environ.get("GATEHOUSE_PUSH_HTTP_HEADER"):
 GATEHOUSE_MIRRORS_DIR = VAR_DIR / "mirrors"
 GATEHOUSE_SCAN_TIME_LIMIT = float(os.environ.get("GATEHOUSE_SCAN_TIME_LIMIT", "600"))
 GATEHOUSE_SCAN_MAX_BLOB_BYTES = int(os.environ.get("GATEHOUSE_SCAN_MAX_BLOB_BYTES", "2000000"))
+# A scan's results reach the blob cache this often while it runs: what an attempt killed
+# outright loses at most.
+GATEHOUSE_SCAN_CACHE_FLUSH_SECONDS = float(
+    os.environ.get("GATEHOUSE_SCAN_CACHE_FLUSH_SECONDS", "2")
+)
 GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES = int(
     os.environ.get("GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES", str(2 * 1024**3))
 )
@@ -340,6 +345,10 @@ GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES = int(
 # with the reason, after GATEHOUSE_JOB_MAX_ATTEMPTS attempts.
 GATEHOUSE_LEASE_SECONDS = float(os.environ.get("GATEHOUSE_LEASE_SECONDS", "60"))
 GATEHOUSE_JOB_MAX_ATTEMPTS = int(os.environ.get("GATEHOUSE_JOB_MAX_ATTEMPTS", "3"))
+# A scan still queued this long after it was sent has lost its message: it is sent again.
+GATEHOUSE_RESEND_QUEUED_SECONDS = float(
+    os.environ.get("GATEHOUSE_RESEND_QUEUED_SECONDS", str(GATEHOUSE_SCAN_TIME_LIMIT + 300))
+)
 CELERY_BEAT_SCHEDULE["requeue-stalled-scans"] = {
     "task": "scans.requeue_stalled",
     "schedule": float(os.environ.get("GATEHOUSE_REQUEUE_INTERVAL", "60")),

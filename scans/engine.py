@@ -382,8 +382,10 @@ def scan_commit(
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     fingerprint_key: bytes = b"",
+    flush_seconds: float = 2.0,
 ) -> ScanResult:
-    """Scan one commit of a bare mirror. See the module docstring."""
+    """Scan one commit of a bare mirror. See the module docstring. Results reach ``cache``
+    at most ``flush_seconds`` after they are produced."""
     # Loading the detectors (compiling their patterns) is once per process, and compiling
     # the policy's patterns once per policy: done before the clock starts, as a worker has
     # done it before its next scan.
@@ -436,10 +438,11 @@ def scan_commit(
         progress(done, len(blobs))
 
     fresh: dict[str, list[dict]] = {}
+    writer = _CacheWriter(cache, fingerprint_key, every=flush_seconds)
     try:
         fresh, cut = _scan_uncached(
             mirror=mirror, todo=todo, policy=policy, limits=limits, deadline=deadline,
-            progress=progress, done=done, total=len(blobs), workers=workers,
+            progress=progress, done=done, total=len(blobs), workers=workers, store=writer.add,
         )  # fmt: skip
         if cut:
             raise vcs.LimitExceeded("The scan hit its time limit.", limit="time")
@@ -457,19 +460,12 @@ def scan_commit(
                 result.unread.append((entry.display_path, found))
             else:
                 fresh[key] = found
+                writer.add({key: found})
     except vcs.LimitExceeded as exc:
         limit = getattr(exc, "limit", "") or "a"
         result.incomplete = f"{limit.replace('_', ' ')} limit: {exc}"
     finally:
-        keep = {}
-        for key, found in fresh.items():
-            if any(i["kind"] == Kind.SECRET for i in found):
-                if not fingerprint_key:
-                    continue  # nothing to seal its identities with: not cached
-                found = _seal(fingerprint_key, key, found)
-            keep[key] = found
-        if keep:
-            cache.put_many(keep)
+        writer.flush()
     per_key.update(fresh)
     rows: list[tuple[str, list[dict], str]] = []  # (path, found, scope) of each file read
     unread: list[str] = []
@@ -509,14 +505,44 @@ def _finding_order(f: ScanFinding) -> tuple:
     return (f.path, f.line, f.kind, f.rule)
 
 
+class _CacheWriter:
+    """Results go to the cache as they are produced, so an attempt that is killed outright
+    (a worker's kill -9, a lost machine) keeps what it had read and the next attempt
+    continues from there. Written at most every FLUSH_SECONDS, in one transaction each (a
+    write per batch of a few hundred files would cost more than it saves), and whatever is
+    left at the end. A secret's identities are sealed with the fingerprint key before they
+    are stored; without a key, results holding secrets are not cached at all."""
+
+    def __init__(self, cache: ResultCache, fingerprint_key: bytes, *, every: float):
+        self.cache, self.key, self.every = cache, fingerprint_key, every
+        self.pending: dict[str, list[dict]] = {}
+        self.last = time.monotonic()
+
+    def add(self, batch: Mapping[str, list[dict]]) -> None:
+        for key, found in batch.items():
+            if any(i["kind"] == Kind.SECRET for i in found):
+                if not self.key:
+                    continue  # nothing to seal its identities with: not cached
+                found = _seal(self.key, key, found)
+            self.pending[key] = found
+        if time.monotonic() - self.last >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.cache.put_many(self.pending)
+            self.pending = {}
+        self.last = time.monotonic()
+
+
 def _scan_uncached(
-    *, mirror, todo, policy, limits, deadline, progress, done, total, workers
+    *, mirror, todo, policy, limits, deadline, progress, done, total, workers, store
 ) -> tuple[dict[str, list[dict]], bool]:
     """Scan the uncached blobs: in this process, or, when there is enough work to pay for
     forking, dealt into parts that child processes read and scan on their own (see
     scans.forked); what a child that died did not send is scanned here. Returns
     the results and whether the time limit cut the work short (the results so far are
-    kept either way)."""
+    kept either way). Every batch of results is handed to ``store`` as it arrives."""
     fresh: dict[str, list[dict]] = {}
     if not todo:
         return fresh, False
@@ -530,9 +556,10 @@ def _scan_uncached(
 
     if workers > 1 and total_bytes >= PARALLEL_MIN_BYTES:
 
-        def arrived(count: int) -> None:
+        def arrived(batch: dict[str, list[dict]]) -> None:
             nonlocal done
-            done += count
+            store(batch)
+            done += len(batch)
             if progress:
                 progress(done, total)
 
@@ -549,6 +576,7 @@ def _scan_uncached(
 
     def scanned(batch: dict[str, list[dict]]) -> None:
         nonlocal done
+        store(batch)
         fresh.update(batch)
         done += len(batch)
         if progress:

@@ -63,11 +63,11 @@ def scan_parts(
     *,
     max_blob_bytes: int,
     deadline: float,
-    on_results: Callable[[int], None] | None = None,
+    on_results: Callable[[dict[str, list[dict]]], None] | None = None,
 ) -> tuple[dict[str, list[dict]], bool]:
     """Scan each part in a child of its own; returns the results that came back and
-    whether the deadline cut the work short. ``on_results(n)`` is called as each frame
-    of n files arrives."""
+    whether the deadline cut the work short. ``on_results(batch)`` is called as each
+    frame of results arrives."""
     fresh: dict[str, list[dict]] = {}
     cut = False
     children: dict[int, tuple[int, bytearray]] = {}  # read fd -> (pid, buffer)
@@ -105,7 +105,7 @@ def scan_parts(
                         if kind == "results":
                             fresh.update(value)
                             if on_results:
-                                on_results(len(value))
+                                on_results(value)
                         else:
                             cut = cut or value
         return fresh, cut

@@ -81,6 +81,9 @@ class ScanRun(TimeStampedModel):
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    #: When the run was last handed to the broker: a queued run whose message was lost
+    #: (a broker restarted without its data) is sent again by the requeue pass.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

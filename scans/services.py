@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import time
+from datetime import timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -138,10 +139,19 @@ def scan_request(
             engine_version=version, policy_version=policy_version, forced=force,
             requested_by=actor if actor is not None and actor.is_authenticated else None,
         )  # fmt: skip
-        from scans.tasks import run_scan
-
-        transaction.on_commit(partial(run_scan.delay, scan_id=scan.pk))
+        _send_on_commit(scan.pk)
     return scan
+
+
+def _send_on_commit(scan_id: int) -> None:
+    """Hand the run to a worker once the transaction commits, noting when."""
+    from scans.tasks import run_scan
+
+    def send() -> None:
+        ScanRun.objects.filter(pk=scan_id).update(sent_at=timezone.now())
+        run_scan.delay(scan_id=scan_id)
+
+    transaction.on_commit(send)
 
 
 def mirror_path(repository: Repository) -> Path:
@@ -199,10 +209,11 @@ def scan_execute(*, scan_id: int, owner: str | None = None) -> ScanRun | None:
     a finished run) is a duplicate delivery and does nothing. Git and the engine run
     outside any transaction; the findings, the carried-forward triage and the final
     status are written in one, only if this attempt still holds the lease, so one set of
-    findings is written however often the run was taken over. The blob cache is written
-    when the engine ends (a time-limit cut included, so the next scan continues from
-    there); an attempt killed outright starts its blobs over. A limit hit ends the run
-    "incomplete", a git error "failed". Sends ``scan_finished`` after commit.
+    findings is written however often the run was taken over. The blob cache is written as
+    results are produced (every couple of seconds), so an attempt cut short by its time
+    limit or killed outright keeps what it read and the next attempt continues from
+    there. A limit hit ends the run "incomplete", a git error "failed". Sends
+    ``scan_finished`` after commit.
     """
     owner = owner or leases.new_owner()
     if not leases.claim(
@@ -251,6 +262,7 @@ def _scan_with_lease(scan_id: int, owner: str) -> ScanRun | None:
             mirror=mirror, commit=scan.commit, policy=active_policy().as_policy(),
             boundary=boundary, cache=DatabaseCache(), limits=limits, progress=progress,
             fingerprint_key=settings.GATEHOUSE_FINGERPRINT_KEY,
+            flush_seconds=settings.GATEHOUSE_SCAN_CACHE_FLUSH_SECONDS,
         )  # fmt: skip
         if result.incomplete:
             status, error = ScanStatus.INCOMPLETE, result.incomplete
@@ -287,11 +299,13 @@ def scans_requeue_stalled() -> dict[str, int]:
     """Scans marked running whose lease expired (their worker was killed, or lost the
     database for longer than a lease): queued again and sent, or, after
     GATEHOUSE_JOB_MAX_ATTEMPTS attempts, failed with the reason. Each change is a
-    conditional update, so two passes at once change a scan once."""
-    from scans.tasks import run_scan
-
+    conditional update, so two passes at once change a scan once. Scans still queued
+    GATEHOUSE_RESEND_QUEUED_SECONDS after they were sent are sent again: their message
+    was lost (a broker restarted without its data; Redis itself hands a message a worker
+    took and never acknowledged to another after its visibility timeout). A second
+    message for a scan is harmless: only one attempt claims it."""
     now = timezone.now()
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
     stalled = leases.stalled(ScanRun, running=ScanStatus.RUNNING, now=now)
     for pk, attempts in stalled.values_list("pk", "attempts")[:1000]:
         still = ScanRun.objects.filter(pk=pk, status=ScanStatus.RUNNING, lease_expires_at__lt=now)
@@ -307,7 +321,17 @@ def scans_requeue_stalled() -> dict[str, int]:
                     transaction.on_commit(partial(scan_finished.send, sender=ScanRun, scan_id=pk))
             elif still.update(status=ScanStatus.QUEUED, lease_owner="", lease_expires_at=None):
                 counts["requeued"] += 1
-                transaction.on_commit(partial(run_scan.delay, scan_id=pk))
+                _send_on_commit(pk)
+    lost = now - timedelta(seconds=settings.GATEHOUSE_RESEND_QUEUED_SECONDS)
+    for pk in ScanRun.objects.filter(status=ScanStatus.QUEUED, sent_at__lt=lost).values_list(
+        "pk", flat=True
+    )[:1000]:
+        with transaction.atomic():
+            if ScanRun.objects.filter(pk=pk, status=ScanStatus.QUEUED, sent_at__lt=lost).update(
+                sent_at=now
+            ):
+                counts["resent"] += 1
+                _send_on_commit(pk)
     if any(counts.values()):
         log.warning("stalled scans: %s", counts)
     return counts

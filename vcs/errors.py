@@ -42,6 +42,9 @@ class BranchNotFound(VcsError):
 class RepositoryUnreachable(VcsError):
     """git could not read the remote: missing path, not a repository, network, auth."""
 
+    #: git's own words, for logs and for the caller's decisions; never shown to a user.
+    detail: str = ""
+
 
 class GitTimeout(RepositoryUnreachable):
     """git did not finish in time; a subclass so callers can treat it as unreachable."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -20,9 +21,11 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from vcs.errors import GitTimeout, LimitExceeded, VcsError
+from vcs.errors import GitTimeout, LimitExceeded, RepositoryUnreachable, VcsError
 from vcs.git import _check_timeout, _describe_failure, _run_git
 from vcs.remote import FETCH, Credentials, Resolver, remote_env, unreachable
+
+log = logging.getLogger(__name__)
 
 __all__ = ["mirror_dir_for", "mirror_update"]
 
@@ -181,33 +184,41 @@ def _mirror_git(
 def _clone(
     url: str, mirror_dir: Path, *, deadline: float, timeout: float, env: dict[str, str]
 ) -> None:
-    temp = Path(tempfile.mkdtemp(prefix=_temp_prefix(mirror_dir), dir=mirror_dir.parent))
-    source, local = url, []
     if url.startswith("file://"):
         # A repository on this machine (already checked against the allow-list by its
         # real path): its object files are copied, not repacked through the pack
         # protocol, which for a large repository took most of a first scan's start.
         # Copied, never hardlinked: the mirror shares no inode with the source.
-        source, local = os.path.realpath(url[len("file://") :]), ["--local", "--no-hardlinks"]
+        source = os.path.realpath(url[len("file://") :])
+        try:
+            return _clone_into(mirror_dir, source, ["--local", "--no-hardlinks"],
+                               url=url, deadline=deadline, timeout=timeout, env=env)  # fmt: skip
+        except RepositoryUnreachable as exc:
+            if isinstance(exc, GitTimeout) or _LOCAL_REFUSED in exc.detail:
+                raise  # out of time, or a symlink in the source's objects: never read it
+            # The source changed under the copy (its own gc packed and pruned loose
+            # objects): the pack protocol reads through git's object lookup instead.
+            log.info("local copy of %s failed (%s); cloning through git instead", url, exc)
+    _clone_into(mirror_dir, url, ["--no-local"] if url.startswith("file://") else [],
+                url=url, deadline=deadline, timeout=timeout, env=env)  # fmt: skip
+
+
+#: What git says when a local clone meets a symlink among the source's objects.
+_LOCAL_REFUSED = "refusing to clone with --local"
+
+
+def _clone_into(
+    mirror_dir: Path, source: str, options: list[str], *, url: str, deadline: float,
+    timeout: float, env: dict[str, str],
+) -> None:  # fmt: skip
+    temp = Path(tempfile.mkdtemp(prefix=_temp_prefix(mirror_dir), dir=mirror_dir.parent))
     try:
         # --template= : no sample hooks or info/ files copied from the system.
         _mirror_git(
-            [
-                "clone",
-                "--bare",
-                *local,
-                "--no-recurse-submodules",
-                "--template=",
-                "--quiet",
-                "--",
-                source,
-                str(temp),
-            ],
-            url=url,
-            deadline=deadline,
-            timeout=timeout,
-            env=env,
-        )
+            ["clone", "--bare", *options, "--no-recurse-submodules", "--template=", "--quiet",
+             "--", source, str(temp)],
+            url=url, deadline=deadline, timeout=timeout, env=env,
+        )  # fmt: skip
         os.rename(temp, mirror_dir)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)

@@ -74,10 +74,14 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not the in
 
 
 def unreachable(url: str, detail: str = "", *, timed_out: bool = False) -> RepositoryUnreachable:
-    """The one message a user sees for any network failure; the detail is logged only."""
+    """The one message a user sees for any network failure; the detail is logged, and kept
+    on the error (``.detail``) for the caller, never in its message."""
     log.warning("git could not reach %s: %s", url, detail or "timed out")
-    error = GitTimeout if timed_out else RepositoryUnreachable
-    return error(f"Could not reach the repository at {url}.")
+    error = (GitTimeout if timed_out else RepositoryUnreachable)(
+        f"Could not reach the repository at {url}."
+    )
+    error.detail = detail
+    return error
 
 
 # --------------------------------------------------------------------------- identity

@@ -1,101 +1,46 @@
 """A real Celery worker, in its own process, consuming from real Redis and writing to the
 same real database as the test: the path a submission's e-mails take in production."""
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
-from config.celery import app as celery_app
 from reviews.models import ReviewTicket, SignOff
 from reviews.tasks import notify_ticket_reviewers
 from tests.conftest import World, approve, submit
+from tests.integration.workers import (
+    Worker,
+    needs_real_services,
+    routed_to,
+    wait_for,
+    worker_env,
+    worker_idle,
+)
 from tests.tokens import github_token
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not settings.REDIS_URL,
-        reason="set REDIS_URL to run the worker against real Redis (CI does)",
-    ),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the worker process needs a database it can share with the test: set DATABASE_URL",
-    ),
-]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+pytestmark = needs_real_services
 
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory, django_db_setup):
     """Start one `celery worker` for this module on a queue of its own, and send the
-    module's tasks there (Celery builds its router once, so the queue is set once)."""
+    module's tasks there."""
     queue = f"test-{uuid.uuid4().hex[:12]}"
     tmp_path = tmp_path_factory.mktemp("worker")
     mail_dir = tmp_path / "mail"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_dir),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "GATEHOUSE_VAR_DIR": str(tmp_path / "var"),
-        "GATEHOUSE_GIT_ALLOW": f"file://{tmp_path_factory.getbasetemp()}/",
-    }
-    celery = Path(sys.executable).with_name("celery")
-    process = subprocess.Popen(
-        [str(celery), "-A", "config", "worker", "-Q", queue, "--pool", "solo",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    env = worker_env(
+        tmp_path, tmp_path_factory.getbasetemp(),
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail_dir),
     )  # fmt: skip
-    saved = (
-        celery_app.conf.task_always_eager,
-        celery_app.conf.task_default_queue,
-        celery_app.conf.task_routes,
-    )
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    celery_app.conf.task_routes = {"scans.*": {"queue": queue}}
+    process = Worker(queue, env)
     try:
-        yield mail_dir
+        with routed_to(queue):
+            yield mail_dir
     finally:
-        (
-            celery_app.conf.task_always_eager,
-            celery_app.conf.task_default_queue,
-            celery_app.conf.task_routes,
-        ) = saved
-        process.terminate()
-        try:
-            output, _ = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        print(output.decode(errors="replace")[-4000:])
-
-
-def _worker_idle() -> bool:
-    """No task running or waiting on the worker (asked over the broker)."""
-    inspect = celery_app.control.inspect(timeout=1.0)
-    active, reserved = inspect.active(), inspect.reserved()
-    if active is None or reserved is None:
-        return False
-    return not any(active.values()) and not any(reserved.values())
+        print(process.stop())
 
 
 @pytest.fixture(autouse=True)
@@ -104,16 +49,7 @@ def _settled(worker):
     followed (a finished scan's signals re-evaluate gates and queue e-mails): wait until it
     is idle, so that flushing the database never races its writes."""
     yield
-    wait_for(_worker_idle, timeout=30.0)
-
-
-def wait_for(predicate, timeout=45.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+    wait_for(worker_idle, timeout=30.0)
 
 
 def mails(mail_dir: Path) -> list[str]:

@@ -1,15 +1,16 @@
 """The engine on real repositories: limits, odd trees, the cache, the boundary."""
 
 import json
+import os
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 import vcs
-from scans import engine
+from scans import engine, forked
 from scans.detectors.base import Policy
 from tests.gitrepo import GitRepo
 from tests.tokens import github_token
@@ -151,6 +152,29 @@ def test_rescan_after_one_file_commit_reads_one_blob(tmp_path):
     )
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_results_reach_the_cache_while_the_scan_runs(tmp_path, workers):
+    """What a scan read is in the cache before it ends, so an attempt killed outright (no
+    finally, no end of the engine) leaves its progress for the next one."""
+    files = {f"src/m{i:04}.py": f"VALUE_{i} = {'x' * 900!r}\n" for i in range(1200)}
+    repo = make(tmp_path, {**files, "README.md": "# x\n"})
+    mirror = mirror_of(repo, tmp_path)
+    cache = engine.MemoryCache()
+    cached_while_running = []
+
+    def progress(done, total):
+        if done < total:
+            cached_while_running.append(len(cache.data))
+
+    result = engine.scan_commit(
+        mirror=mirror, commit=repo.head(), policy=POLICY, boundary=engine.Boundary(),
+        cache=cache, progress=progress, workers=workers, flush_seconds=0,
+    )  # fmt: skip
+    assert result.files == 1201 and not result.incomplete
+    assert max(cached_while_running) >= forked.FLUSH_FILES
+    assert len(cache.data) == 1201
+
+
 def test_policy_change_invalidates_cached_results(tmp_path):
     repo = make(tmp_path, {"src/a.py": 'H = "api.newcorp.test"\n', "README.md": "# x\n"})
     cache = engine.MemoryCache()
@@ -191,6 +215,15 @@ def test_scan_repo_command_prints_json(tmp_path, capsys, settings):
     secret = next(f for f in out["findings"] if f["kind"] == "secret")
     assert secret["path"] == "src/a.py" and secret["line"] == 1
     assert GITHUB_TOKEN not in json.dumps(out)
+
+
+@pytest.mark.django_db
+def test_scan_repo_command_refuses_a_repository_over_the_size_limit(tmp_path, settings):
+    settings.GATEHOUSE_MIRRORS_DIR = tmp_path / "mirrors"
+    settings.GATEHOUSE_SCAN_MAX_REPOSITORY_BYTES = 1000
+    repo = make(tmp_path, {"data.txt": os.urandom(4000).hex() + "\n"})
+    with pytest.raises(CommandError, match="more than the limit"):
+        call_command("scan_repo", str(repo.path))
 
 
 def test_boundary_globs():

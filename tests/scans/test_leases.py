@@ -87,23 +87,48 @@ def test_the_requeue_pass_queues_expired_scans_and_sends_them(
 ):
     _as_if_running(queued, expires_in=-1)
     with django_capture_on_commit_callbacks(execute=False) as sent:
-        assert scans_requeue_stalled() == {"requeued": 1, "failed": 0}
+        assert scans_requeue_stalled() == {"requeued": 1, "failed": 0, "resent": 0}
     queued.refresh_from_db()
     assert queued.status == ScanStatus.QUEUED and queued.lease_owner == ""
     assert len(sent) == 1  # run_scan.delay for it, after commit
-    assert scans_requeue_stalled() == {"requeued": 0, "failed": 0}  # once
+    assert scans_requeue_stalled() == {"requeued": 0, "failed": 0, "resent": 0}  # once
+
+
+def test_a_queued_scan_whose_message_was_lost_is_sent_again(
+    queued, settings, django_capture_on_commit_callbacks
+):
+    """The broker restarted without its data: the scan's message is gone, and no worker
+    will ever claim it. The requeue pass sends it again, once per resend period."""
+    settings.GATEHOUSE_RESEND_QUEUED_SECONDS = 600
+    ScanRun.objects.filter(pk=queued.pk).update(
+        status=ScanStatus.QUEUED, sent_at=timezone.now() - timedelta(seconds=601)
+    )
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        assert scans_requeue_stalled() == {"requeued": 0, "failed": 0, "resent": 1}
+    assert sent  # sent after commit, then the finished scan's signal
+    queued.refresh_from_db()
+    assert queued.status == ScanStatus.DONE  # sent, and run (tasks are eager here)
+    assert scans_requeue_stalled() == {"requeued": 0, "failed": 0, "resent": 0}
+
+
+def test_a_queued_scan_sent_recently_is_not_sent_again(queued, settings):
+    settings.GATEHOUSE_RESEND_QUEUED_SECONDS = 600
+    ScanRun.objects.filter(pk=queued.pk).update(
+        status=ScanStatus.QUEUED, sent_at=timezone.now() - timedelta(seconds=30)
+    )
+    assert scans_requeue_stalled() == {"requeued": 0, "failed": 0, "resent": 0}
 
 
 def test_the_requeue_pass_leaves_live_leases_alone(queued):
     _as_if_running(queued, expires_in=30)
-    assert scans_requeue_stalled() == {"requeued": 0, "failed": 0}
+    assert scans_requeue_stalled() == {"requeued": 0, "failed": 0, "resent": 0}
 
 
 def test_a_scan_that_keeps_dying_is_failed_with_the_reason(queued, settings):
     settings.GATEHOUSE_JOB_MAX_ATTEMPTS = 3
     _as_if_running(queued, expires_in=-1, attempts=3)
     assert scan_execute(scan_id=queued.pk, owner="host:4:x") is None  # no fourth attempt
-    assert scans_requeue_stalled() == {"requeued": 0, "failed": 1}
+    assert scans_requeue_stalled() == {"requeued": 0, "failed": 1, "resent": 0}
     queued.refresh_from_db()
     assert queued.status == ScanStatus.FAILED and "stopped 3 times" in queued.error
     assert queued.finished_at is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pickle
+import socket
 import subprocess
 import threading
 import time
@@ -188,6 +189,25 @@ def test_a_local_source_with_symlinked_objects_is_refused(
     assert not target.exists()
     copied = [p for p in mirrors.rglob("*") if p.is_file() and b"for the mirror" in p.read_bytes()]
     assert copied == []
+
+
+def test_a_local_source_that_cannot_be_copied_is_cloned_through_git(
+    tmp_path: Path, mirrors: Path, allow: list[str], monkeypatch
+) -> None:
+    """A source whose objects folder changes under the copy (its own gc prunes loose
+    objects) or holds a file that cannot be copied: cloned through the pack protocol."""
+    repo = tmp_path / "busy"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _write(repo, "README.md", b"# x\n")
+    head = _commit_all(repo, "first")
+    (repo / ".git" / "objects" / "ab").mkdir(exist_ok=True)
+    monkeypatch.chdir(repo / ".git" / "objects" / "ab")  # a socket's path is short
+    with socket.socket(socket.AF_UNIX) as sock:  # copying a socket fails: ENXIO
+        sock.bind("d" * 38)
+        mirror = mirror_update(f"file://{repo}", mirrors / "busy.git", allow=allow)
+    assert resolve_ref(mirror, "main") == head
+    assert not (mirror / "objects" / "ab" / ("d" * 38)).exists()
 
 
 def test_update_fetches_new_commits_branches_and_prunes_deleted(
