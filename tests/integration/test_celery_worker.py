@@ -2,7 +2,6 @@
 same real database as the test: the path a submission's e-mails take in production."""
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from reviews.models import ReviewTicket, SignOff
 from reviews.tasks import notify_ticket_reviewers
 from tests.conftest import World, approve, submit
 from tests.integration.workers import (
+    QUEUE,
     Worker,
     needs_real_services,
     routed_to,
@@ -27,7 +27,7 @@ pytestmark = needs_real_services
 def worker(tmp_path_factory, django_db_setup):
     """Start one `celery worker` for this module on a queue of its own, and send the
     module's tasks there."""
-    queue = f"test-{uuid.uuid4().hex[:12]}"
+    queue = QUEUE
     tmp_path = tmp_path_factory.mktemp("worker")
     mail_dir = tmp_path / "mail"
     env = worker_env(

@@ -4,7 +4,6 @@ written."""
 
 import random
 import time
-import uuid
 
 from django.db import connection
 from django.utils import timezone
@@ -14,12 +13,17 @@ from scans.models import BlobResult, ScanRun
 from scans.services import scans_requeue_stalled
 from tests.conftest import World, submit
 from tests.gitrepo import GitRepo
-from tests.integration.workers import Worker, needs_real_services, routed_to, wait_for, worker_env
+from tests.integration.workers import (
+    QUEUE,
+    Worker,
+    needs_real_services,
+    routed_to,
+    wait_for,
+    worker_env,
+)
 from tests.tokens import github_token
 
 pytestmark = needs_real_services
-#: One queue for the module: Celery builds its router once per process.
-QUEUE = f"crash-{uuid.uuid4().hex[:12]}"
 
 WORDS = ["lease", "worker", "scan", "commit", "tree", "blob", "queue", "broker", "retry"]
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+
+#: One queue for every module of the session: Celery builds its router once per process,
+#: so the first queue a module routes scans to is where they go for the rest of it.
+QUEUE = f"test-{uuid.uuid4().hex[:12]}"
 
 #: What every module of real workers needs: Redis and a database the worker can share.
 needs_real_services = [
