@@ -1,6 +1,9 @@
 # Gatehouse developer commands (GNU make).
 #
 #   make run     set up, then serve http://127.0.0.1:8000 (PORT=...) with a Celery worker and beat
+#   make serve   production's web server alone: gunicorn, DEBUG=0, after collectstatic and migrate
+#                (needs SECRET_KEY, ALLOWED_HOSTS, GATEHOUSE_AUDIT_KEY, GATEHOUSE_FINGERPRINT_KEY;
+#                WEB_CONCURRENCY, PORT or BIND; Celery workers and beat run apart: see README)
 #   make test    lint, format check and the test suite (PYTEST_ARGS="-k signoff -x" to narrow)
 #   make setup   virtualenv, migrations and the demo data
 #   make lint    ruff check + ruff format --check
@@ -24,7 +27,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test setup lint format clean venv bytecode
+.PHONY: help run serve test setup lint format clean venv bytecode
 
 #: Our own packages, compiled ahead: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
 #: every process would otherwise compile them from source at start, a tenth of a second
@@ -57,6 +60,9 @@ setup: $(STAMP) bytecode
 
 run: setup
 	scripts/run.sh
+
+serve: $(STAMP) bytecode
+	scripts/serve.sh
 
 test: $(STAMP)
 	$(BIN)/ruff check .

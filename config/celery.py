@@ -2,13 +2,53 @@
 
 import os
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("gatehouse")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """While the worker's consumer runs (connected to the broker, its task consumers
+    started), a thread writes the heartbeat /healthz reads, naming the queues it consumes.
+    The consumer stops this step when it loses the broker and on shutdown: the thread
+    deletes the row then, so a worker that is not consuming stops counting at once."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        self.thread = None
+
+    def start(self, parent):
+        from core.health import WORKER_PREFIX, HeartbeatThread
+
+        self.stop(parent)
+        queues = sorted(parent.app.amqp.queues.consume_from or ())
+        self.thread = HeartbeatThread(f"{WORKER_PREFIX}{parent.hostname}", queues=queues)
+        self.thread.start()
+
+    def stop(self, parent):
+        if self.thread is not None:
+            self.thread.stop()
+            self.thread = None
+
+    shutdown = stop
+
+
+app.steps["consumer"].add(WorkerHeartbeat)
+
+
+@signals.beat_init.connect
+def _beat_heartbeat(sender, **kwargs):
+    """Beat writes its heartbeat from a thread while its scheduler loop keeps ticking (the
+    thread ends with the process; the row then goes stale)."""
+    from core.health import BEAT, HeartbeatThread, beat_ticking
+
+    sender.gatehouse_heartbeat = HeartbeatThread(BEAT, alive=beat_ticking(sender)).start()
 
 
 @app.on_after_configure.connect

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Times each request for /metrics (whitenoise, when on, comes before it: static files
+    # are not timed).
+    "core.metrics.RequestLatencyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -173,6 +176,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Production is https only: redirect plain http, and tell browsers to remember that.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# ...except the load balancer's probe and Prometheus's scrape, which may use plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -396,6 +401,23 @@ GATEHOUSE_FINGERPRINT_KEY = server_key("GATEHOUSE_FINGERPRINT_KEY")
 # API tokens: how long a new one lasts unless its owner says otherwise, and at most.
 GATEHOUSE_API_TOKEN_DAYS = int(os.environ.get("GATEHOUSE_API_TOKEN_DAYS", "90"))
 GATEHOUSE_API_TOKEN_MAX_DAYS = int(os.environ.get("GATEHOUSE_API_TOKEN_MAX_DAYS", "365"))
+
+# Health (/healthz): each worker and beat write a heartbeat row this often; a worker is
+# counted live for GATEHOUSE_HEALTH_WORKER_SECONDS after its last one, beat for
+# GATEHOUSE_HEALTH_BEAT_SECONDS.
+GATEHOUSE_HEARTBEAT_SECONDS = float(os.environ.get("GATEHOUSE_HEARTBEAT_SECONDS", "30"))
+GATEHOUSE_HEALTH_WORKER_SECONDS = float(os.environ.get("GATEHOUSE_HEALTH_WORKER_SECONDS", "120"))
+GATEHOUSE_HEALTH_BEAT_SECONDS = float(os.environ.get("GATEHOUSE_HEALTH_BEAT_SECONDS", "180"))
+# Metrics (/metrics, Prometheus): served only to `Authorization: Bearer <this token>`;
+# without it, /metrics is a 404.
+GATEHOUSE_METRICS_TOKEN = os.environ.get("GATEHOUSE_METRICS_TOKEN", "")
+if GATEHOUSE_METRICS_TOKEN and len(GATEHOUSE_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("GATEHOUSE_METRICS_TOKEN must be at least 32 characters long.")
+# The job tables /metrics counts (core.metrics.JobTable): a model label and its kind, or
+# kind_field for a model whose rows carry their own kind.
+GATEHOUSE_METRICS_JOBS = [
+    {"model": "scans.ScanRun", "kind": "scan"},
+]
 
 LOGGING = {
     "version": 1,

@@ -100,3 +100,16 @@ class ApiToken(models.Model):
 
     def is_active(self, now) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class ServiceHeartbeat(models.Model):
+    """The last sign of life of one background process, which /healthz reads: each Celery
+    worker (``worker:<node name>``, with the queues it consumes) and beat (``beat``) write
+    their own row every GATEHOUSE_HEARTBEAT_SECONDS (core.health)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    queues = models.JSONField(default=list, blank=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"
