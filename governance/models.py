@@ -135,6 +135,8 @@ class Component(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        # The portfolio pages by name: the first page is read off the index, not sorted.
+        indexes = [models.Index(fields=["name"], name="component_name_idx")]
 
     def __str__(self) -> str:
         return self.name

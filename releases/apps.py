@@ -26,3 +26,25 @@ class ReleasesConfig(AppConfig):
             (component_roles_changed, "roles changed"),
         ]:
             signal.connect(queue(trigger), weak=False, dispatch_uid=f"releases.{trigger}")
+
+        # The finding tallies the portfolio and the charts add up follow the findings; the
+        # charts summary follows those and the reviews (tallies first: in tests the
+        # debounced refresh runs at once).
+        def findings_changed(sender, **kwargs):
+            from releases.summaries import chart_summary_changed, finding_tallies_changed
+
+            finding_tallies_changed(**kwargs)
+            chart_summary_changed()
+
+        def review_changed_charts(sender, **kwargs):
+            from releases.summaries import chart_summary_changed
+
+            chart_summary_changed()
+
+        scan_finished.connect(findings_changed, weak=False, dispatch_uid="releases.summary.scan")
+        finding_triaged.connect(
+            findings_changed, weak=False, dispatch_uid="releases.summary.triage"
+        )
+        review_changed.connect(
+            review_changed_charts, weak=False, dispatch_uid="releases.summary.review"
+        )

@@ -2,8 +2,13 @@
 
 Every page costs the same number of queries whatever the size of the portfolio: the page
 of components comes with the ids of its latest submission, scan and release annotated
-(correlated subqueries over indexed columns), and what hangs off those ids (tickets, stale
-sign-offs, blocking-finding counts, releases) is fetched in one query each for the page.
+(correlated subqueries over indexed columns, run for the page's rows only), and what
+hangs off those ids (tickets, stale sign-offs, blocking-finding counts, releases) is
+fetched in one query each for the page. What runs over the whole portfolio (the
+counters, the filters) finds each component's latest submission or release with an
+anti-join ("no newer one"), one pass the database hashes, rather than one look-up per
+component; the open blocking findings are added up from the finding tallies
+(``releases.models.FindingTally``), not counted among a million findings.
 """
 
 from __future__ import annotations
@@ -11,17 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from governance.enums import Stage
 from governance.models import Component, Department
-from governance.selectors import visible_components
-from releases.enums import ReleaseState
-from releases.models import Release, SyncState
+from governance.selectors import visible_components, within_visible
+from releases.enums import GateStatus, ReleaseState
+from releases.models import FindingTally, Release, SyncState
 from reviews.enums import PENDING_TICKET_STATES, SignOffStatus, SubmissionState, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
-from scans.enums import FINISHED_STATUSES, Severity
+from scans.enums import FINISHED_STATUSES, Severity, TriageState
 from scans.models import Finding, ScanRun
 from scans.selectors import UNSETTLED
 
@@ -69,7 +74,8 @@ class PortfolioRow:
     component: Component
     departments: list[tuple[str, str, str]] = field(default_factory=list)  # slug, name, chip
     blocking: dict[str, int] = field(default_factory=dict)
-    submission: Submission | None = None
+    #: The latest release's waived gates (the chips the page shows).
+    waived: list[dict] = field(default_factory=list)
     release: Release | None = None
     scan: ScanRun | None = None
     #: The newest sync; None without an external repository or before the first sync.
@@ -124,10 +130,34 @@ def _latest_sync():
     )
 
 
+def _newest_only(queryset: QuerySet) -> QuerySet:
+    """The rows of ``queryset`` with no newer one (created later, or at the same time with
+    a higher id) for the same component: each component's latest, as the ``_latest_*``
+    subqueries order them, for every component at once."""
+    newer = queryset.filter(component=OuterRef("component")).filter(
+        Q(created_at__gt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    )
+    return queryset.exclude(Exists(newer))
+
+
+def latest_submissions(user) -> QuerySet[Submission]:
+    """The latest submission (not withdrawn) of each component ``user`` may see."""
+    live = Submission.objects.exclude(state=SubmissionState.WITHDRAWN)
+    return within_visible(_newest_only(live), user)
+
+
+def latest_releases(user) -> QuerySet[Release]:
+    """The latest release (not cancelled) of each component ``user`` may see."""
+    live = Release.objects.exclude(state=ReleaseState.CANCELLED)
+    return within_visible(_newest_only(live), user)
+
+
 def portfolio_queryset(user, filters: PortfolioFilters) -> QuerySet[Component]:
     """The visible components, filtered and sorted, with the ids of their latest
     submission, finished scan, release and sync annotated."""
-    qs = visible_components(user).annotate(
+    visible = visible_components(user)
+    qs = visible.annotate(
         latest_submission_id=Subquery(_latest_submission()),
         latest_scan_id=Subquery(_latest_scan()),
         latest_release_id=Subquery(_latest_release()),
@@ -139,27 +169,25 @@ def portfolio_queryset(user, filters: PortfolioFilters) -> QuerySet[Component]:
         qs = qs.filter(Q(name__icontains=filters.q) | Q(slug__icontains=filters.q))
     if filters.owner:
         qs = qs.filter(owners__username=filters.owner)
+    # Over every component, so not through the per-row annotations.
     if filters.blocked:
         qs = qs.filter(
-            Exists(
-                Release.objects.filter(pk=OuterRef("latest_release_id"), state=ReleaseState.BLOCKED)
-            )
+            pk__in=latest_releases(user).filter(state=ReleaseState.BLOCKED).values("component_id")
         )
     if filters.waiting_on:
         qs = qs.filter(
-            Exists(
-                ReviewTicket.objects.filter(
-                    submission_id=OuterRef("latest_submission_id"),
-                    department__slug=filters.waiting_on,
-                    state__in=PENDING_TICKET_STATES,
-                )
-            )
+            pk__in=ReviewTicket.objects.filter(
+                submission__in=latest_submissions(user),
+                department__slug=filters.waiting_on,
+                state__in=PENDING_TICKET_STATES,
+            ).values("submission__component_id")
         )
     return qs.order_by(*SORTS[filters.sort])
 
 
 def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
-    """Rows for one page of ``portfolio_queryset``: a fixed number of queries."""
+    """Rows for one page of ``portfolio_queryset``: a fixed number of queries, each loading
+    only the columns the page shows."""
     submission_ids = [c.latest_submission_id for c in components if c.latest_submission_id]
     scan_ids = [c.latest_scan_id for c in components if c.latest_scan_id]
     release_ids = [c.latest_release_id for c in components if c.latest_release_id]
@@ -167,18 +195,19 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
         c.latest_sync_id for c in components if c.latest_sync_id and c.external_repository_id
     ]
 
-    submissions = Submission.objects.in_bulk(submission_ids)
-    tickets: dict[int, list[ReviewTicket]] = {}
-    for ticket in ReviewTicket.objects.filter(submission_id__in=submission_ids).select_related(
-        "department"
-    ):
-        tickets.setdefault(ticket.submission_id, []).append(ticket)
+    departments = Department.objects.in_bulk()
+    # (id, department_id, state) per submission: plain rows, the page needs no more.
+    tickets: dict[int, list[tuple[int, int, str]]] = {}
+    for pk, submission_id, department_id, state in ReviewTicket.objects.filter(
+        submission_id__in=submission_ids
+    ).values_list("id", "submission_id", "department_id", "state"):
+        tickets.setdefault(submission_id, []).append((pk, department_id, state))
     stale_tickets = set(
         SignOff.objects.filter(
             ticket__submission_id__in=submission_ids, status=SignOffStatus.STALE
         ).values_list("ticket_id", flat=True)
     )
-    scans = ScanRun.objects.in_bulk(scan_ids)
+    scans = ScanRun.objects.only("id", "status", "finished_at").in_bulk(scan_ids)
     blocking: dict[int, dict[str, int]] = {}
     for scan_id, kind, n in (
         Finding.objects.filter(UNSETTLED, scan_id__in=scan_ids, severity=Severity.BLOCKING)
@@ -187,25 +216,29 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
         .values_list("scan_id", "kind", "n")
     ):
         blocking.setdefault(scan_id, {})[kind] = n
-    releases = Release.objects.in_bulk(release_ids)
+    releases = Release.objects.only("id", "component_id", "version", "state", "gates").in_bulk(
+        release_ids
+    )
     # Only what the chip needs: the lists of commits a sync keeps can be long.
     syncs = SyncState.objects.only("id", "status", "checked_at").in_bulk(sync_ids)
 
     rows = []
     for component in components:
         row = PortfolioRow(component=component)
-        row.submission = submissions.get(component.latest_submission_id)
-        for ticket in sorted(
+        for pk, department_id, state in sorted(
             tickets.get(component.latest_submission_id, ()),
-            key=lambda t: (t.department.position, t.department.name),
+            key=lambda t: (departments[t[1]].position, departments[t[1]].name),
         ):
-            chip = DEPARTMENT_CHIPS.get(ticket.state, ticket.state)
-            if chip == "pending" and ticket.pk in stale_tickets:
+            department = departments[department_id]
+            chip = DEPARTMENT_CHIPS.get(state, state)
+            if chip == "pending" and pk in stale_tickets:
                 chip = "stale"
-            row.departments.append((ticket.department.slug, ticket.department.name, chip))
+            row.departments.append((department.slug, department.name, chip))
         row.scan = scans.get(component.latest_scan_id)
         row.blocking = blocking.get(component.latest_scan_id, {})
         row.release = releases.get(component.latest_release_id)
+        if row.release is not None:
+            row.waived = [g for g in row.release.gates if g.get("status") == GateStatus.WAIVED]
         row.sync = syncs.get(component.latest_sync_id)
         rows.append(row)
     return rows
@@ -228,20 +261,23 @@ def portfolio_counters(user) -> Counters:
         visible.order_by().values_list("stage").annotate(n=Count("id")).values_list("stage", "n")
     )
     releases = dict(
-        Release.objects.filter(pk__in=visible.annotate(r=Subquery(_latest_release())).values("r"))
+        latest_releases(user)
         .order_by()
         .values_list("state")
         .annotate(n=Count("id"))
         .values_list("state", "n")
     )
-    findings = Finding.objects.filter(
-        UNSETTLED,
-        scan_id__in=visible.annotate(s=Subquery(_latest_scan())).values("s"),
-        severity=Severity.BLOCKING,
-    ).count()
+    # UNSETTLED, over the tallies of each component's latest finished scan.
+    findings = within_visible(
+        FindingTally.objects.filter(
+            Q(state=TriageState.OPEN) | Q(confirmed=False),
+            latest=True,
+            severity=Severity.BLOCKING,
+        ),
+        user,
+    ).aggregate(n=Sum("n", default=0))["n"]
     pending = ReviewTicket.objects.filter(
-        submission_id__in=visible.annotate(s=Subquery(_latest_submission())).values("s"),
-        state__in=PENDING_TICKET_STATES,
+        submission__in=latest_submissions(user), state__in=PENDING_TICKET_STATES
     ).count()
     return Counters(
         components=sum(by_stage.values()),
@@ -256,11 +292,12 @@ def portfolio_counters(user) -> Counters:
 def filter_choices() -> dict:
     """Departments and owners for the filter form: two queries."""
     User = get_user_model()
+    # Owners as a semi-join: a DISTINCT over the join would read every component's owners.
+    owns = Component.owners.through.objects.filter(user_id=OuterRef("pk"))
     return {
         "departments": list(Department.objects.filter(is_active=True).values_list("slug", "name")),
         "owners": list(
-            User.objects.filter(owned_components__isnull=False)
-            .distinct()
+            User.objects.filter(Exists(owns))
             .order_by("username")
             .values_list("username", flat=True)
         ),

@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from functools import reduce
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -29,21 +30,23 @@ from django.db.models import (
     F,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
 from django.db.models.expressions import Window
-from django.db.models.functions import RowNumber, TruncWeek
+from django.db.models.functions import Coalesce, Lead, RowNumber, TruncWeek
 from django.utils import timezone
 
-from governance.models import Department
-from governance.selectors import visible_components
+from governance.models import Component, Department
+from governance.selectors import within_visible
 from releases.charts import format_value
 from releases.enums import SyncStatus
-from releases.models import Release, SyncState
+from releases.models import FindingTally, Release, SyncState
 from reviews.enums import (
     PENDING_TICKET_STATES,
     Decision,
@@ -51,14 +54,19 @@ from reviews.enums import (
     SubmissionState,
     TicketState,
 )
-from reviews.models import ReviewTicket, Submission
-from scans.enums import FINISHED_STATUSES, FindingKind, Severity, TriageState
-from scans.models import Finding, ScanRun
+from reviews.models import ReviewTicket, SignOff, Submission
+from scans.enums import FindingKind, TriageState
 
 OPEN_TICKET_STATES = [*PENDING_TICKET_STATES, TicketState.CHANGES_REQUESTED]
 UNDER_REVIEW = [SubmissionState.IN_REVIEW, SubmissionState.CHANGES_REQUESTED]
 DECIDED_TICKET_STATES = [TicketState.APPROVED, TicketState.CHANGES_REQUESTED, TicketState.REJECTED]
 WEEKS = 12
+
+
+def _scoped(queryset: QuerySet, user, field: str = "component") -> QuerySet:
+    """``queryset`` over the components ``user`` may see; ``user`` None: over every
+    component (the portfolio-wide charts summary, ``releases.summaries``)."""
+    return queryset if user is None else within_visible(queryset, user, field)
 
 
 def open_tickets() -> QuerySet[ReviewTicket]:
@@ -172,23 +180,36 @@ def department_counters(department: Department, *, now: datetime) -> DepartmentC
 
 def department_tickets(department: Department, *, now: datetime) -> QuerySet[ReviewTicket]:
     """The department's open tickets, overdue first, then oldest first, with their
-    current approvals counted. Give the rows of a page to ``with_age``."""
+    current approvals counted. Give the rows of a page to ``with_age``.
+
+    The approvals are a subquery, not a join and GROUP BY: the database counts them for
+    the rows of the page only, and counting the pages needs no grouping either."""
+    approvals = (
+        SignOff.objects.filter(
+            ticket=OuterRef("pk"), status=SignOffStatus.CURRENT, decision=Decision.APPROVE
+        )
+        .order_by()
+        .values("ticket")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         open_tickets()
         .filter(department=department)
-        .select_related("submission__component", "submission__submitted_by")
+        # The page's components and submitters come after, for its rows only: joined here
+        # they would be joined for every open ticket before the sort picks fifty.
+        .select_related("submission")
+        .prefetch_related(
+            Prefetch("submission__component", Component.objects.only("id", "name")),
+            "submission__submitted_by",
+        )
         .annotate(
             overdue=Case(
                 When(_overdue_q([department], now), then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             ),
-            approvals=Count(
-                "signoffs",
-                filter=Q(
-                    signoffs__status=SignOffStatus.CURRENT, signoffs__decision=Decision.APPROVE
-                ),
-            ),
+            approvals=Coalesce(Subquery(approvals), 0),
         )
         .order_by("-overdue", "created_at", "pk")
     )
@@ -331,11 +352,10 @@ def weekly_activity(user, *, now: datetime) -> WeeklyActivity:
     """Submissions and releases created per week, for the components ``user`` may see:
     two queries."""
     weeks = week_starts(now)
-    visible = visible_components(user)
     return WeeklyActivity(
         weeks=weeks,
-        submissions=_weekly_counts(Submission.objects.filter(component__in=visible), weeks),
-        releases=_weekly_counts(Release.objects.filter(component__in=visible), weeks),
+        submissions=_weekly_counts(_scoped(Submission.objects.all(), user), weeks),
+        releases=_weekly_counts(_scoped(Release.objects.all(), user), weeks),
     )
 
 
@@ -351,10 +371,12 @@ def approval_medians(user, *, now: datetime, days: int = 180) -> list[Department
     over the tickets approved in the last ``days`` days, for the components ``user`` may
     see. Active departments, and any other with approvals in the period: two queries."""
     medians = median_days_to_decision(
-        ReviewTicket.objects.filter(
-            state=TicketState.APPROVED,
-            decided_at__gte=now - timedelta(days=days),
-            submission__component__in=visible_components(user),
+        _scoped(
+            ReviewTicket.objects.filter(
+                state=TicketState.APPROVED, decided_at__gte=now - timedelta(days=days)
+            ),
+            user,
+            "submission__component",
         )
     )
     departments = Department.objects.filter(Q(is_active=True) | Q(pk__in=list(medians)))
@@ -380,39 +402,27 @@ def open_findings_over_time(user, *, now: datetime) -> FindingsOverTime:
 
     "Open as of the week's end": open now, or triaged (or marked fixed) only after that
     week ended, since ``triaged_at`` records when a finding left the open state (later
-    scans carry a triaged finding's state and date over). One query: a filtered count per
-    week, each over the ids of that week's latest scans (a small uncorrelated subquery the
-    database evaluates once).
+    scans carry a triaged finding's state and date over). One query, over the finding
+    tallies (a few rows per scan, not a million findings): a filtered sum per week, over
+    the scans that stood as their component's latest at that week's end.
     """
     weeks = week_starts(now)
     ends = [_start_of(w + timedelta(weeks=1)) for w in weeks]
-    visible = visible_components(user)
 
-    def latest_scans(end: datetime):
-        latest = (
-            ScanRun.objects.filter(
-                component=OuterRef("pk"), status__in=FINISHED_STATUSES, finished_at__lt=end
-            )
-            .order_by("-finished_at", "-id")
-            .values("pk")[:1]
-        )
-        return visible.annotate(scan_id=Subquery(latest)).values("scan_id")
+    def standing(end: datetime) -> Q:
+        return Q(finished_at__lt=end) & (Q(superseded_at__isnull=True) | Q(superseded_at__gte=end))
 
     per_week = {
-        f"w{i}": Count(
-            "id",
-            filter=Q(scan_id__in=latest_scans(end))
-            & (Q(state=TriageState.OPEN) | Q(triaged_at__gte=end)),
+        f"w{i}": Sum(
+            "n",
+            default=0,
+            filter=standing(end) & (Q(state=TriageState.OPEN) | Q(triaged_at__gte=end)),
         )
         for i, end in enumerate(ends)
     }
     rows = (
-        Finding.objects.filter(
-            severity__in=[Severity.BLOCKING, Severity.WARNING],
-            scan__component__in=visible,
-            scan__status__in=FINISHED_STATUSES,
-            scan__finished_at__lt=ends[-1],
-        )
+        _scoped(FindingTally.objects.filter(finished_at__lt=ends[-1]), user)
+        .exclude(superseded_at__lt=ends[0])  # replaced before the first week ended
         .order_by()
         .values("kind")
         .annotate(**per_week)
@@ -435,31 +445,87 @@ class SyncOverTime:
 def sync_status_over_time(user, *, now: datetime) -> SyncOverTime:
     """For each of the last ``WEEKS`` weeks: how many visible components stood in each sync
     status at the end of that week (their newest sync row before it; a row marks a change,
-    so the newest one is the state then). One query, like ``open_findings_over_time``."""
+    so the newest one is the state then). One query: the database pairs each row with the
+    component's next one (``Lead``), and a row counts for the weeks that end after it was
+    written and no later than its successor.
+
+    The outer sum is written out because the ORM cannot aggregate over a window function;
+    the inner query, visibility included, is the ORM's.
+    """
     weeks = week_starts(now)
     ends = [_start_of(w + timedelta(weeks=1)) for w in weeks]
-    visible = visible_components(user)
-
-    def latest_syncs(end: datetime):
-        latest = (
-            SyncState.objects.filter(component=OuterRef("pk"), created_at__lt=end)
-            .order_by("-created_at", "-id")
-            .values("pk")[:1]
-        )
-        return visible.annotate(sync_id=Subquery(latest)).values("sync_id")
-
-    per_week = {
-        f"w{i}": Count("id", filter=Q(id__in=latest_syncs(end))) for i, end in enumerate(ends)
-    }
     rows = (
-        SyncState.objects.filter(component__in=visible, created_at__lt=ends[-1])
+        _scoped(SyncState.objects.filter(created_at__lt=ends[-1]), user)
+        .annotate(
+            until=Window(
+                Lead("created_at"),
+                partition_by=[F("component_id")],
+                order_by=[F("created_at").asc(), F("id").asc()],
+            )
+        )
         .order_by()
-        .values("status")
-        .annotate(**per_week)
+        .values("status", "created_at", "until")
     )
-    found = {row["status"]: [row[f"w{i}"] for i in range(len(weeks))] for row in rows}
+    inner, inner_params = rows.query.sql_with_params()
+    adapt = connection.ops.adapt_datetimefield_value
+    sums = ", ".join(
+        f"SUM(CASE WHEN s.created_at < %s AND (s.until IS NULL OR s.until >= %s) "
+        f"THEN 1 ELSE 0 END) AS w{i}"
+        for i in range(len(ends))
+    )
+    sql = (
+        f"SELECT s.status, {sums} FROM ({inner}) s "  # noqa: S608 -- no user text in it
+        f"WHERE s.until IS NULL OR s.until >= %s GROUP BY s.status"
+    )
+    params = [*(adapt(e) for end in ends for e in (end, end)), *inner_params, adapt(ends[0])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {status: [int(n) for n in counts] for status, *counts in cursor.fetchall()}
     result = SyncOverTime(weeks=weeks)
     for status, label in SyncStatus.choices:  # a fixed order, so colours stay put
         if any(found.get(status, ())):
             result.by_status[label] = found[status]
     return result
+
+
+@dataclass
+class ChartFigures:
+    """Everything the charts page draws."""
+
+    activity: WeeklyActivity
+    medians: list[DepartmentMedian]
+    findings: FindingsOverTime
+    sync: SyncOverTime
+
+    def as_json(self) -> dict:
+        return {
+            "weeks": [w.isoformat() for w in self.activity.weeks],
+            "submissions": self.activity.submissions,
+            "releases": self.activity.releases,
+            "medians": [[m.name, m.median_days, m.approvals] for m in self.medians],
+            # Pairs, not objects: jsonb does not keep the order of keys (the legend's).
+            "findings": [[k, v] for k, v in self.findings.by_kind.items()],
+            "sync": [[k, v] for k, v in self.sync.by_status.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ChartFigures:
+        weeks = [date.fromisoformat(w) for w in data["weeks"]]
+        return cls(
+            activity=WeeklyActivity(weeks, data["submissions"], data["releases"]),
+            medians=[DepartmentMedian(*m) for m in data["medians"]],
+            findings=FindingsOverTime(weeks, dict(data["findings"])),
+            sync=SyncOverTime(weeks, dict(data["sync"])),
+        )
+
+
+def chart_figures(user, *, now: datetime) -> ChartFigures:
+    """The four figures, computed now over the components ``user`` may see (None: every
+    component): six queries. The charts page reads them through
+    ``releases.summaries.chart_figures``, which keeps the portfolio-wide ones."""
+    return ChartFigures(
+        activity=weekly_activity(user, now=now),
+        medians=approval_medians(user, now=now),
+        findings=open_findings_over_time(user, now=now),
+        sync=sync_status_over_time(user, now=now),
+    )

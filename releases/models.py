@@ -201,3 +201,53 @@ class Backport(models.Model):
 
     def __str__(self) -> str:
         return f"back-port of {self.source_commit[:10]} into {self.component}: {self.state}"
+
+
+class FindingTally(models.Model):
+    """The blocking and warning findings of one finished scan, counted by kind, severity
+    and triage state, with when the scan stood as its component's latest: what the
+    portfolio's open-findings counter and the findings chart add up instead of reading the
+    findings (a million of them at 10,000 components). Derived data: rewritten for a
+    component when one of its scans finishes or a finding of it is triaged, after commit
+    (``releases.summaries``), and in full by ``manage.py rebuild_dashboard_summaries``."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    scan = models.ForeignKey("scans.ScanRun", on_delete=models.CASCADE, related_name="+")
+    #: The scan's finished_at, and the finished_at of the component's next finished scan
+    #: (null while none): the scan is the latest as of t when finished_at < t <= that.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    #: The component's latest finished scan (newest created), the one the portfolio shows.
+    latest = models.BooleanField(default=False)
+    kind = models.CharField(max_length=16)
+    severity = models.CharField(max_length=10)
+    state = models.CharField(max_length=16)
+    confirmed = models.BooleanField(help_text="A second person confirmed the triage.")
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["latest", "severity"])]
+
+    def __str__(self) -> str:
+        return f"scan #{self.scan_id}: {self.n} {self.severity} {self.kind} {self.state}"
+
+
+class ChartSummary(models.Model):
+    """One row: the charts page's figures over the whole portfolio, as last computed, for
+    the people who see every component (at 10,000 components computing them takes a
+    fifth of a second or more). Refreshed by a debounced task after the changes the
+    figures count (``releases.summaries``), recomputed on the spot when a new week has
+    begun, and refreshed in the background once older than a few minutes (what no signal
+    reports, such as syncs and the sliding 180 days of the medians)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    computed_at = models.DateTimeField()
+    #: Set by the first change after ``computed_at``; a refresh is queued then, and the
+    #: refresh clears it when it starts.
+    stale_since = models.DateTimeField(null=True, blank=True)
+    figures = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"charts as of {self.computed_at:%Y-%m-%d %H:%M}"
+

@@ -18,6 +18,7 @@ from releases import gates, rules
 from releases.enums import OPEN_RELEASE_STATES, RELEASE_TRANSITIONS, GateStatus, ReleaseState
 from releases.models import GateEvaluation, Release, Waiver
 from releases.selectors import approved_commit, gate_context, internal_branch, required_gates
+from releases.summaries import chart_summary_changed
 from releases.versions import Version
 from scans.enums import TriageState
 from scans.models import Finding, ScanRun
@@ -85,6 +86,7 @@ def release_create(
             after={"version": version, "commit": commit}, scope=component.audit_scope,
         )  # fmt: skip
         _evaluate_locked(release=release, trigger="created", actor=actor)
+        transaction.on_commit(chart_summary_changed)  # the charts count releases per week
     return release
 
 

@@ -27,3 +27,12 @@ def sync_all_components() -> int:
     for pk in ids:
         sync_component.delay(component_id=pk, trigger="schedule")
     return len(ids)
+
+
+@shared_task(name="releases.refresh_chart_summary", acks_late=True)
+def refresh_chart_summary() -> None:
+    """Queued (debounced) after changes the charts count: recompute the portfolio-wide
+    figures. Idempotent."""
+    from releases.summaries import chart_summary_refresh
+
+    chart_summary_refresh()

@@ -14,7 +14,7 @@ from core.forms import add_service_errors
 from core.templatetags.gatehouse import humantime
 from governance.models import Component, Department
 from governance.selectors import component_detail
-from releases import charts, dashboard, departments, rules, selectors, services, sync
+from releases import charts, dashboard, departments, rules, selectors, services, summaries, sync
 from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState, SyncStatus
 from releases.forms import CancelForm, ReleaseForm, WaiverForm
 from releases.models import Backport, Release, SyncState, Waiver
@@ -242,9 +242,9 @@ def department_detail(request, slug):
         raise Http404("Not found, or not yours to see.") from exc
     now = timezone.now()
     counters = departments.department_counters(department, now=now)
-    page = Paginator(
-        departments.department_tickets(department, now=now), DEPARTMENT_PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    paginator = Paginator(departments.department_tickets(department, now=now), DEPARTMENT_PAGE_SIZE)
+    paginator.count = counters.open  # the same tickets, counted already: no second count
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "releases/department_detail.html",
@@ -263,20 +263,20 @@ def department_detail(request, slug):
 @login_required
 def charts_page(request):
     """Activity, review speed and open findings, drawn as inline SVG, over the components
-    the user may see."""
+    the user may see (over the whole portfolio: from the charts summary)."""
     now = timezone.now()
-    user = request.user
-    activity = departments.weekly_activity(user, now=now)
+    data = summaries.chart_figures(request.user, now=now)
+    activity = data.activity
     weeks = [f"{w.day} {w:%b}" for w in activity.weeks]
-    medians = departments.approval_medians(user, now=now)
+    medians = data.medians
     median_days = [m.median_days for m in medians]
     # Reviews decided within hours read in hours: a bar of "0.04 days" says little.
     longest = max((d for d in median_days if d), default=0)
     unit, per_day = (
         ("minutes", 24 * 60) if longest < 1 / 24 else ("hours", 24) if longest < 2 else ("days", 1)
     )
-    findings = departments.open_findings_over_time(user, now=now)
-    sync = departments.sync_status_over_time(user, now=now)
+    findings = data.findings
+    sync = data.sync
     figures = [
         (
             charts.bar_chart(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from governance.models import Component, Department
 from releases import charts, departments
 from releases.models import Release, SyncState
+from releases.summaries import finding_tallies_refresh
 from reviews.enums import SignOffStatus, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.models import Finding, ScanRun
@@ -202,6 +203,8 @@ def _scan(submission, finished_at, findings) -> ScanRun:
                 fingerprint=f"{scan.pk}-{n}", **extra)
         for n, (kind, severity, extra) in enumerate(findings)
     )  # fmt: skip
+    # What the scan_finished signal does after a real scan commits.
+    finding_tallies_refresh(component_ids=[submission.component_id])
     return scan
 
 
