@@ -8,7 +8,13 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from governance.api import ComponentViewSet, RepositoryViewSet
-from releases.api import ComponentSyncViewSet, DashboardView, ReleaseViewSet, WaiverViewSet
+from releases.api import (
+    ComponentSyncViewSet,
+    DashboardView,
+    GitJobViewSet,
+    ReleaseViewSet,
+    WaiverViewSet,
+)
 from reviews.api import ComponentScopeViewSet, SubmissionViewSet, TicketViewSet
 from scans.api import FindingViewSet, ScanViewSet
 
@@ -25,6 +31,7 @@ router.register("scans", ScanViewSet, basename="api-scan")
 router.register("findings", FindingViewSet, basename="api-finding")
 router.register("releases", ReleaseViewSet, basename="api-release")
 router.register("waivers", WaiverViewSet, basename="api-waiver")
+router.register("jobs", GitJobViewSet, basename="api-git-job")
 
 
 class ApiRootView(APIView):

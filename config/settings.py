@@ -371,6 +371,13 @@ GATEHOUSE_SYNC_INTERVAL = float(os.environ.get("GATEHOUSE_SYNC_INTERVAL", "900")
 GATEHOUSE_BACKPORT_MAX_DAYS = int(os.environ.get("GATEHOUSE_BACKPORT_MAX_DAYS", "14"))
 GATEHOUSE_COMMIT_NAME = os.environ.get("GATEHOUSE_COMMIT_NAME", "Gatehouse")
 GATEHOUSE_COMMIT_EMAIL = os.environ.get("GATEHOUSE_COMMIT_EMAIL", "gatehouse@localhost")
+CELERY_BEAT_SCHEDULE["requeue-stalled-git-jobs"] = {
+    "task": "releases.requeue_stalled_git_jobs",
+    "schedule": float(os.environ.get("GATEHOUSE_REQUEUE_INTERVAL", "60")),
+}
+# Finished scheduled sync jobs are deleted after this long (the sync history is kept in
+# SyncState; jobs a person asked for are kept).
+GATEHOUSE_GIT_JOB_KEEP_SECONDS = float(os.environ.get("GATEHOUSE_GIT_JOB_KEEP_SECONDS", "86400"))
 CELERY_BEAT_SCHEDULE["sync-components"] = {
     "task": "releases.sync_all_components",
     "schedule": GATEHOUSE_SYNC_INTERVAL,
@@ -417,6 +424,7 @@ if GATEHOUSE_METRICS_TOKEN and len(GATEHOUSE_METRICS_TOKEN) < 32:
 # kind_field for a model whose rows carry their own kind.
 GATEHOUSE_METRICS_JOBS = [
     {"model": "scans.ScanRun", "kind": "scan"},
+    {"model": "releases.GitJob", "kind_field": "kind", "finished": ["succeeded", "failed"]},
 ]
 
 LOGGING = {

@@ -16,16 +16,17 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, models
+from django.db import DatabaseError, close_old_connections, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Heartbeat", "claim", "new_owner", "stalled"]
+__all__ = ["Heartbeat", "claim", "new_owner", "requeue_stalled", "stalled"]
 
 
 def lease_seconds() -> float:
@@ -66,6 +67,47 @@ def stalled(model: type[models.Model], *, running: str, now=None) -> models.Quer
     database for longer than a lease)."""
     now = now or timezone.now()
     return model.objects.filter(status=running, lease_expires_at__lt=now)
+
+
+def requeue_stalled(
+    model: type[models.Model], *, waiting: str, running: str, failed: str,
+    failure: Callable[[int], dict], send: Callable[[int], None],
+    on_failed: Callable[[int], None] | None = None,
+) -> dict[str, int]:  # fmt: skip
+    """The beat pass over one kind of job. Jobs marked running whose lease expired (their
+    worker was killed, or lost the database for longer than a lease) are made waiting
+    again and ``send`` is called after commit, or, after GATEHOUSE_JOB_MAX_ATTEMPTS
+    attempts, they are marked ``failed`` with the fields ``failure(attempts)`` gives and
+    ``on_failed`` is called after commit. Jobs still waiting GATEHOUSE_RESEND_QUEUED_SECONDS
+    after they were sent (``sent_at``) have lost their message (a broker restarted without
+    its data) and are sent again. Each change is a conditional update, so two passes at
+    once change a job once; a second message is harmless, as only one attempt claims."""
+    now = timezone.now()
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    cleared = {"lease_owner": "", "lease_expires_at": None}
+    for pk, attempts in stalled(model, running=running, now=now).values_list("pk", "attempts")[
+        :1000
+    ]:
+        still = model.objects.filter(pk=pk, status=running, lease_expires_at__lt=now)
+        with transaction.atomic():
+            if attempts >= settings.GATEHOUSE_JOB_MAX_ATTEMPTS:
+                if still.update(status=failed, finished_at=now, **failure(attempts), **cleared):
+                    counts["failed"] += 1
+                    if on_failed is not None:
+                        transaction.on_commit(lambda pk=pk: on_failed(pk))
+            elif still.update(status=waiting, **cleared):
+                counts["requeued"] += 1
+                transaction.on_commit(lambda pk=pk: send(pk))
+    lost = now - timedelta(seconds=settings.GATEHOUSE_RESEND_QUEUED_SECONDS)
+    lost_jobs = model.objects.filter(status=waiting, sent_at__lt=lost)
+    for pk in lost_jobs.values_list("pk", flat=True)[:1000]:
+        with transaction.atomic():
+            if lost_jobs.filter(pk=pk).update(sent_at=now):
+                counts["resent"] += 1
+                transaction.on_commit(lambda pk=pk: send(pk))
+    if any(counts.values()):
+        log.warning("stalled %s: %s", model._meta.verbose_name_plural, counts)
+    return counts
 
 
 class Heartbeat:

@@ -8,8 +8,6 @@ the caller may not see is a 404, the same as one that does not exist); writes go
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -26,19 +24,18 @@ from rest_framework.response import Response
 
 import vcs
 from governance.selectors import visible_components
-from releases import dashboard, rules, selectors, services, sync
-from releases.models import Backport, Release, SyncState, Waiver
+from releases import dashboard, jobs, rules, selectors, services
+from releases.models import GitJob, Release, SyncState, Waiver
 from releases.serializers import (
     BackportCreateSerializer,
-    BackportSerializer,
     DashboardFilterSerializer,
     DashboardSerializer,
+    GitJobSerializer,
     ReleaseCancelSerializer,
     ReleaseCommitSerializer,
     ReleaseCreateSerializer,
     ReleaseFilterSerializer,
     ReleaseSerializer,
-    SyncRunSerializer,
     SyncStateSerializer,
     WaiverCreateSerializer,
     WaiverFilterSerializer,
@@ -128,32 +125,63 @@ class ReleaseViewSet(
     @extend_schema(
         request=None,
         responses={
-            200: ReleaseSerializer,
-            400: OpenApiResponse(
-                inline_serializer(
-                    "PublishRefused",
-                    fields={"publish": serializers.ListField(child=serializers.CharField())},
-                ),
-                description='Not published, nothing pushed: {"publish": [reasons]} when the '
-                "exported tree failed its check, else the field errors.",
+            202: OpenApiResponse(
+                GitJobSerializer,
+                description="Queued (or already under way: the same job): poll the job's "
+                "url, also in the Location header, for the outcome.",
             ),
-            502: GIT_FAILED,
+            400: OpenApiResponse(description="Not ready, or no external repository."),
         },
         summary="Publish a ready release to the component's external repository "
-        "(owners and admins)",
+        "(owners and admins), as a background job",
     )
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        release = self.get_object()
-        try:
-            sync.release_publish(
-                release=release, actor=request.user, timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
-            )
-        except sync.PublishAborted as exc:
-            return Response({"publish": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-        except vcs.VcsError as exc:
-            return git_failed(exc)
-        return self._response(release)
+        job, _ = jobs.publish_request(release=self.get_object(), actor=request.user)
+        return job_accepted(request, job)
+
+
+def job_accepted(request, job: GitJob) -> Response:
+    """202 with the job, and its URL in Location: where the client polls."""
+    body = GitJobSerializer(job, context={"request": request}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class GitJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Publish, sync and back-port jobs of the components the caller may see, newest
+    first; filter by ``component`` (slug), ``kind`` and ``status``."""
+
+    serializer_class = GitJobSerializer
+    lookup_value_regex = ID_REGEX
+
+    def get_queryset(self):
+        qs = GitJob.objects.filter(
+            component__in=visible_components(self.request.user)
+        ).select_related("component", "created_by", "release__component",
+                         "release__created_by", "sync_state", "backport")  # fmt: skip
+        params = self.request.query_params
+        if params.get("component"):
+            qs = qs.filter(component__slug=params["component"])
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        return qs.order_by("-created_at", "-id")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("component", str, description="A component's slug."),
+            OpenApiParameter("kind", str, enum=GitJob.Kind.values),
+            OpenApiParameter("status", str, enum=GitJob.Status.values),
+        ],
+        summary="Publish, sync and back-port jobs, newest first",
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One job: its status, step, errors and outcome")
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
 
 
 def git_failed(exc: vcs.VcsError) -> Response:
@@ -313,68 +341,48 @@ class ComponentSyncViewSet(viewsets.GenericViewSet):
         parameters=[SLUG],
         request=None,
         responses={
-            200: SyncRunSerializer,
             202: OpenApiResponse(
-                SyncRunSerializer,
-                description="Another sync of the component was running (skipped: true); "
-                "the newest finished sync is shown.",
+                GitJobSerializer,
+                description="Queued (or a sync of the component already under way: that "
+                "job): poll its url, also in the Location header.",
             ),
         },
-        summary="Sync now: fetch both sides and record how they stand (owners, PMC, admins)",
+        summary="Sync now: fetch both sides and record how they stand (owners, PMC, admins), "
+        "as a background job",
     )
     @action(detail=True, methods=["get", "post"], url_path="sync")
     def sync(self, request, slug=None):
         component = self._component()
         if request.method == "GET":
             return Response(SyncStateSerializer(self._latest(component)).data)
-        if component.internal_repository is None or component.external_repository is None:
-            if component.internal_repository is None:
-                raise ValidationError({"internal_repository": ["Submit the component first."]})
-            raise ValidationError({"external_repository": ["Set the external repository first."]})
-        state = sync.component_sync(
-            component_id=component.pk, trigger="manual", timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
-        )
-        skipped = state is None
-        body = {**SyncStateSerializer(state or self._latest(component)).data, "skipped": skipped}
-        return Response(
-            body,
-            status=status.HTTP_202_ACCEPTED if skipped else status.HTTP_200_OK,
-        )
+        job, _ = jobs.sync_request(component=component, actor=request.user)
+        return job_accepted(request, job)
 
     @extend_schema(
         parameters=[SLUG],
         request=BackportCreateSerializer,
         responses={
-            201: BackportSerializer,
-            409: OpenApiResponse(
-                BackportSerializer,
-                description="The commit does not apply: the conflicts, file by file; no "
-                "branch was pushed.",
+            202: OpenApiResponse(
+                GitJobSerializer,
+                description="Queued: poll the job's url (also in Location). When it "
+                "succeeds, its backport holds the branch, or the conflicts file by file "
+                "(then nothing was pushed).",
             ),
-            502: GIT_FAILED,
         },
         summary="Back-port a community commit (or a range) as a branch of the internal repository "
-        "(owners, PMC, admins)",
+        "(owners, PMC, admins), as a background job",
     )
     @action(detail=True, methods=["post"])
     def backports(self, request, slug=None):
         component = self._component()
         serializer = BackportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            backport = sync.backport_create(
-                component=component, actor=request.user,
-                commit=serializer.validated_data["commit"],
-                first=serializer.validated_data.get("first", ""),
-                timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT,
-            )  # fmt: skip
-        except vcs.VcsError as exc:
-            return git_failed(exc)
-        conflict = backport.state == Backport.State.CONFLICT
-        return Response(
-            BackportSerializer(backport).data,
-            status=status.HTTP_409_CONFLICT if conflict else status.HTTP_201_CREATED,
-        )
+        job, _ = jobs.backport_request(
+            component=component, actor=request.user,
+            commit=serializer.validated_data["commit"],
+            first=serializer.validated_data.get("first", ""),
+        )  # fmt: skip
+        return job_accepted(request, job)
 
     @extend_schema(
         parameters=[SLUG],

@@ -251,3 +251,84 @@ class ChartSummary(models.Model):
     def __str__(self) -> str:
         return f"charts as of {self.computed_at:%Y-%m-%d %H:%M}"
 
+
+class GitJob(models.Model):
+    """Long git work (publish, sync, back-port) run by a worker, not by the web request:
+    what was asked, by whom, how it stands and what came of it. Like a scan run, it holds a
+    lease (``core.leases``) while an attempt works; a job whose worker died is taken over
+    and finished by the next attempt. While a job is queued or running, a second request
+    for the same work (the same ``key``) gets that job back instead of a new one."""
+
+    class Kind(models.TextChoices):
+        PUBLISH = "publish", "Publish"
+        SYNC = "sync", "Sync"
+        BACKPORT = "backport", "Back-port"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    LIVE = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="git_jobs")
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.CASCADE, related_name="git_jobs"
+    )
+    #: What to do beyond the kind: {"commit", "first"} of a back-port, {"trigger"} of a sync.
+    params = models.JSONField(default=dict, blank=True)
+    #: The work it does ("publish:<release>", "sync:<component>",
+    #: "backport:<component>:<first>..<commit>"): one live job per key.
+    key = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    #: What the attempt is doing now, for the progress shown on the page.
+    step = models.CharField(max_length=80, blank=True)
+    lease_owner = models.CharField(max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: Why it failed: the refusal's reasons, or git's error, one message each.
+    errors = models.JSONField(default=list, blank=True)
+    #: What an attempt has settled on, kept across attempts: the back-port commit it is
+    #: about to push (so a retry pushes the same one), the published commit and tag.
+    result = models.JSONField(default=dict, blank=True)
+    sync_state = models.ForeignKey(
+        SyncState, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    backport = models.ForeignKey(
+        Backport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_live_git_job_per_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["component", "kind", "-created_at"]),
+            models.Index(fields=["release", "-created_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.component}: {self.status}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:git-job", args=[self.pk])
+
+    @property
+    def live(self) -> bool:
+        return self.status in self.LIVE

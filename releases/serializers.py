@@ -17,7 +17,7 @@ from governance.enums import Stage
 from governance.selectors import visible_components
 from releases.dashboard import DEPARTMENT_CHIPS, SORTS
 from releases.enums import GateStatus, ReleaseState, SyncStatus
-from releases.models import Backport, Release, Waiver
+from releases.models import Backport, GitJob, Release, Waiver
 from releases.selectors import visible_releases
 from reviews.serializers import VisibleComponentField
 from scans.enums import ScanStatus
@@ -379,4 +379,29 @@ class BackportSerializer(serializers.ModelSerializer):
         model = Backport
         fields = ["id", "source_commit", "source_commits", "state", "branch", "commit",
                   "conflicts"]  # fmt: skip
+        read_only_fields = fields
+
+
+class GitJobSerializer(serializers.ModelSerializer):
+    """A publish, sync or back-port run by a worker. Poll ``url`` until ``status`` is
+    succeeded or failed; then ``release``, ``sync`` or ``backport`` holds the outcome, or
+    ``errors`` the reasons."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api-git-job-detail")
+    kind = serializers.ChoiceField(choices=GitJob.Kind.choices, read_only=True)
+    status = serializers.ChoiceField(choices=GitJob.Status.choices, read_only=True)
+    component = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    errors = serializers.ListField(child=serializers.CharField(), read_only=True)
+    release = ReleaseSerializer(read_only=True, allow_null=True)
+    sync = SyncStateSerializer(source="sync_state", read_only=True, allow_null=True)
+    backport = BackportSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = GitJob
+        fields = [
+            "id", "url", "kind", "status", "step", "component", "params", "attempts",
+            "errors", "created_by", "created_at", "started_at", "finished_at", "release",
+            "sync", "backport",
+        ]  # fmt: skip
         read_only_fields = fields

@@ -30,6 +30,7 @@ from governance.repositories import git_credentials
 from governance.services import component_set_stage
 from releases import rules
 from releases.enums import ReleaseState, SyncStatus
+from releases.jobs import NO_JOB
 from releases.models import Backport, Release, SyncState
 from releases.selectors import internal_branch
 from scans import engine
@@ -160,15 +161,19 @@ def _unchanged(component: Component, sides: _Sides) -> SyncState | None:
 
 
 def component_sync(
-    *, component_id: int, trigger: str = "manual", timeout: float | None = None
-) -> SyncState | None:
+    *, component_id: int, trigger: str = "manual", timeout: float | None = None,
+    job=None, wait: bool = False,
+) -> SyncState | None:  # fmt: skip
     """Fetch both sides of a component and record where they stand: the last exported
     internal revision, internal commits touching the open scope since then (export
     pending), external commits not made by Gatehouse since then (back-port needed), tag
     alignment, and a status. Returns None when another sync of the component holds its
-    lock (that one's result stands) or when the component has no external repository.
-    Git errors are recorded as a failed sync. Re-evaluates the component's open releases
-    (the versions gate reads the result). Idempotent."""
+    lock (that one's result stands; with ``wait``, it waits for the lock instead) or when
+    the component has no external repository. Git errors are recorded as a failed sync.
+    Re-evaluates the component's open releases (the versions gate reads the result).
+    Idempotent. Run as a job (``releases.jobs``), ``job`` reports its steps and records
+    the outcome with the sync's own write."""
+    job = job or NO_JOB
     component = Component.objects.select_related("internal_repository", "external_repository").get(
         pk=component_id
     )
@@ -177,11 +182,13 @@ def component_sync(
     workspace = workspace_for(component)
     workspace.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with vcs.workspace_lock(workspace, wait=False) as acquired:
+    lock = vcs.workspace_lock(workspace, wait=wait, timeout=network_timeout(timeout))
+    with lock as acquired:
         if not acquired:
             return None
         previous = None
         try:
+            job.step("Fetching both repositories")
             sides = _update_workspace(component, workspace, with_log=False, timeout=timeout)
             previous = _unchanged(component, sides)
             if previous is None:
@@ -190,19 +197,21 @@ def component_sync(
         except vcs.VcsError as exc:
             fields = {"status": SyncStatus.FAILED, "error": str(exc)[:2000]}
         seconds = time.monotonic() - started
-        if previous is not None:
-            # Nothing moved: the newest row stands, checked again now.
-            previous.checked_at, previous.trigger, previous.seconds = (
-                timezone.now(),
-                trigger,
-                seconds,
-            )
-            previous.save(update_fields=["checked_at", "trigger", "seconds"])
-            state = previous
-        else:
-            state = SyncState.objects.create(
-                component=component, trigger=trigger, seconds=seconds, **fields
-            )
+        with transaction.atomic():
+            if previous is not None:
+                # Nothing moved: the newest row stands, checked again now.
+                previous.checked_at, previous.trigger, previous.seconds = (
+                    timezone.now(),
+                    trigger,
+                    seconds,
+                )
+                previous.save(update_fields=["checked_at", "trigger", "seconds"])
+                state = previous
+            else:
+                state = SyncState.objects.create(
+                    component=component, trigger=trigger, seconds=seconds, **fields
+                )
+            job.finish(sync_state=state)
     # Even when nothing moved: community commits age past the policy with time alone.
     from releases.services import component_releases_evaluate
 
@@ -292,7 +301,7 @@ def _release_date(release: Release) -> str:
     return release.created_at.replace(microsecond=0).isoformat()
 
 
-def release_publish(*, release: Release, actor, timeout: float | None = None) -> Release:
+def release_publish(*, release: Release, actor, timeout: float | None = None, job=None) -> Release:
     """Publish a ready release: build the open scope of its commit as a commit on top of the
     external branch (trailers ``Gatehouse-Internal-Rev`` and ``Gatehouse-Release``), tag
     it ``v<version>`` (annotated), scan the exported tree, and push both at once.
@@ -301,18 +310,24 @@ def release_publish(*, release: Release, actor, timeout: float | None = None) ->
     internal reference or a denied license, or a file under ``internal_paths``. Idempotent:
     a release already exported (its trailer on the external branch) is not built again,
     and a push that failed midway is retried with the identical commit and tag. Marks the
-    release published, the component released, and audits who, what and where."""
+    release published, the component released, and audits who, what and where. Run as a
+    job (``releases.jobs``), ``job`` reports its steps and records the outcome in the same
+    transaction as the release."""
+    job = job or NO_JOB
     component = Component.objects.select_related("internal_repository", "external_repository").get(
         pk=release.component_id
     )
     if not rules.can_create_release(actor, component):
         raise PermissionDenied("Only the component's owners and admins publish its releases.")
     if release.state == ReleaseState.PUBLISHED:
+        with transaction.atomic():
+            job.finish(release=release)
         return release
     if component.external_repository is None:
         raise ValidationError({"external_repository": ["Set the external repository first."]})
     from releases.services import release_evaluate
 
+    job.step("Evaluating the gates")
     release = release_evaluate(release_id=release.pk, trigger="publish", actor=actor)
     if release.state != ReleaseState.READY:
         blocked = ", ".join(g["title"] for g in release.blocking_gates)
@@ -323,6 +338,7 @@ def release_publish(*, release: Release, actor, timeout: float | None = None) ->
     workspace.parent.mkdir(parents=True, exist_ok=True)
     tag = f"v{release.version}"
     with vcs.workspace_lock(workspace, wait=True, timeout=network_timeout(timeout)):
+        job.step("Fetching both repositories")
         sides = _update_workspace(component, workspace, timeout=timeout)
         existing = next(
             (c for c in sides.external_log
@@ -331,6 +347,7 @@ def release_publish(*, release: Release, actor, timeout: float | None = None) ->
         if existing is not None:
             commit = existing.sha
         else:
+            job.step("Building and scanning the exported tree")
             commit = _build_export(component, release, workspace, sides.external_head)
         tag_object = vcs.create_tag(
             workspace, name=tag, commit=commit, message=f"Release {tag}\n",
@@ -340,6 +357,7 @@ def release_publish(*, release: Release, actor, timeout: float | None = None) ->
         if existing is None:
             refspecs.insert(0, (commit, f"refs/heads/{component.external_branch}"))
         if sides.external_tags.get(tag) != commit:
+            job.step("Pushing to the external repository")
             vcs.push(
                 workspace, url=component.external_repository.url,
                 allow=settings.GATEHOUSE_GIT_ALLOW, refspecs=refspecs,
@@ -347,6 +365,7 @@ def release_publish(*, release: Release, actor, timeout: float | None = None) ->
             )  # fmt: skip
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
+        job.finish(release=locked)
         if locked.state == ReleaseState.PUBLISHED:
             return locked
         locked.state = ReleaseState.PUBLISHED
@@ -436,7 +455,7 @@ def _backport_map(component: Component, workspace: Path, last_rev: str):
     return to_internal
 
 
-def _check_sha(value: str, field: str) -> str:
+def check_sha(value: str, field: str) -> str:
     value = (value or "").strip().lower()
     if not (len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)):
         raise ValidationError({field: ["Give the full commit id of the community commit."]})
@@ -467,8 +486,9 @@ def _backport_sources(sides: _Sides, commit: str, first: str) -> list[vcs.Commit
 
 
 def backport_create(
-    *, component: Component, actor, commit: str, first: str = "", timeout: float | None = None
-) -> Backport:
+    *, component: Component, actor, commit: str, first: str = "", timeout: float | None = None,
+    job=None,
+) -> Backport:  # fmt: skip
     """Bring a community commit of the external branch -- or, with ``first``, every
     community commit from ``first`` up to ``commit`` -- back as a branch
     ``gatehouse/backport/<short-sha of commit>`` of the component's own bound internal
@@ -476,16 +496,21 @@ def backport_create(
     head, paths mapped back, the community author kept as author and Gatehouse as the
     committer. A conflict is recorded and reported file by file (and which commit);
     nothing is half-applied and nothing is pushed. Owners, PMC members and admins.
-    Audited."""
+    Audited. Run as a job (``releases.jobs``), the commit is kept in the job before it is
+    pushed, and a later attempt of the job pushes that same commit (pushing it again is
+    a no-op), so a killed job makes one branch; the outcome is recorded in the same
+    transaction as the back-port."""
+    job = job or NO_JOB
     if not rules.can_sync(actor, component):
         raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
-    commit = _check_sha(commit, "commit")
-    first = _check_sha(first, "first") if first else ""
+    commit = check_sha(commit, "commit")
+    first = check_sha(first, "first") if first else ""
     if component.internal_repository is None or component.external_repository is None:
         raise ValidationError({"commit": ["The component has no external repository."]})
     workspace = workspace_for(component)
     workspace.parent.mkdir(parents=True, exist_ok=True)
     with vcs.workspace_lock(workspace, wait=True, timeout=network_timeout(timeout)):
+        job.step("Fetching both repositories")
         sides = _update_workspace(component, workspace, timeout=timeout)
         sources = _backport_sources(sides, commit, first)
         if not sides.internal_head:
@@ -496,6 +521,12 @@ def backport_create(
         )
         branch = f"gatehouse/backport/{commit[:12]}"
         onto, conflicts = sides.internal_head, []
+        settled = job.result.get("backport") or {}
+        if settled.get("branch") == branch and vcs.ref_commit(workspace, settled["commit"]):
+            sources, onto = [], settled["commit"]  # an earlier attempt's: pushed as it was
+            job.step("Pushing the branch an earlier attempt made")
+        else:
+            job.step("Applying the community commits")
         for source in sources:
             result = vcs.apply_commit_onto(
                 workspace, source=source.sha, onto=onto, path_map=path_map,
@@ -510,6 +541,9 @@ def backport_create(
                 break
             onto = result.commit
         if not conflicts:
+            picked = [c.sha for c in sources] or settled["sources"]
+            job.remember(backport={"branch": branch, "commit": onto, "sources": picked})
+            job.step("Pushing the branch to the internal repository")
             vcs.push(
                 workspace, url=component.internal_repository.url,
                 allow=settings.GATEHOUSE_GIT_ALLOW, refspecs=[(onto, f"refs/heads/{branch}")],
@@ -518,7 +552,7 @@ def backport_create(
     with transaction.atomic():
         backport = Backport.objects.create(
             component=component, source_commit=commit, created_by=actor,
-            source_commits=[c.sha for c in sources],
+            source_commits=[c.sha for c in sources] or settled.get("sources", []),
             state=Backport.State.CONFLICT if conflicts else Backport.State.CREATED,
             branch="" if conflicts else branch, commit="" if conflicts else onto,
             conflicts=conflicts,
@@ -529,4 +563,5 @@ def backport_create(
                    "commit": backport.commit, "conflicts": backport.conflicts[:20]},
             scope=component.audit_scope,
         )  # fmt: skip
+        job.finish(backport=backport)
     return backport

@@ -1,5 +1,8 @@
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
+from governance.models import Component
 from releases import services
 
 
@@ -9,24 +12,49 @@ def lapse_expired_waivers() -> int:
     return services.waivers_lapse()
 
 
-@shared_task(name="releases.sync_component", acks_late=True, time_limit=1800)
-def sync_component(*, component_id: int, trigger: str = "schedule") -> str:
-    """Sync one component; a sync already running on it makes this one a no-op."""
-    from releases.sync import component_sync
+@shared_task(
+    name="releases.run_git_job",
+    bind=True,
+    acks_late=True,
+    # A lost database connection or a restarting database: tried again with backoff. A
+    # retry keeps the task id, so it takes its own lease back at once.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+    # Within the broker's visibility timeout (the scan limit + 300 s), so a job still
+    # running is never handed to a second worker by the broker.
+    soft_time_limit=settings.GATEHOUSE_SCAN_TIME_LIMIT + 60,
+    time_limit=settings.GATEHOUSE_SCAN_TIME_LIMIT + 120,
+)
+def run_git_job(self, *, job_id: int) -> str:
+    """Publish, sync or back-port (``releases.jobs``)."""
+    from releases.jobs import git_job_execute
 
-    state = component_sync(component_id=component_id, trigger=trigger)
-    return state.status if state else "skipped"
+    owner = f"task:{self.request.id}" if self.request.id else None
+    job = git_job_execute(job_id=job_id, owner=owner)
+    return job.status if job else "skipped"
+
+
+@shared_task(name="releases.requeue_stalled_git_jobs", ignore_result=True)
+def requeue_stalled_git_jobs() -> dict[str, int]:
+    """Every minute (beat): git jobs whose worker died are queued again, or failed."""
+    from releases.jobs import git_jobs_requeue_stalled
+
+    return git_jobs_requeue_stalled()
 
 
 @shared_task(name="releases.sync_all_components", acks_late=True)
 def sync_all_components() -> int:
-    """Beat, every GATEHOUSE_SYNC_INTERVAL: one sync task per component with both sides."""
+    """Beat, every GATEHOUSE_SYNC_INTERVAL: a sync job per component with both sides (one
+    already queued or running for a component stands for it)."""
+    from releases.jobs import sync_request
     from releases.sync import components_to_sync
 
-    ids = components_to_sync()
-    for pk in ids:
-        sync_component.delay(component_id=pk, trigger="schedule")
-    return len(ids)
+    queued = 0
+    for component in Component.objects.filter(pk__in=components_to_sync()).iterator():
+        queued += sync_request(component=component, actor=None, trigger="schedule")[1]
+    return queued
 
 
 @shared_task(name="releases.refresh_chart_summary", acks_late=True)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("releases/<int:pk>/publish/", views.release_publish, name="release-publish"),
     path("releases/<int:pk>/waivers/", views.waiver_create, name="waiver-create"),
     path("waivers/<int:pk>/revoke/", views.waiver_revoke, name="waiver-revoke"),
+    path("jobs/<int:pk>/", views.git_job, name="git-job"),
     path("departments/", views.department_list, name="departments"),
     path("departments/<slug:slug>/", views.department_detail, name="department"),
     path("charts/", views.charts_page, name="charts"),

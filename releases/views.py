@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,15 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-import vcs
 from core.forms import add_service_errors
 from core.templatetags.gatehouse import humantime
 from governance.models import Component, Department
-from governance.selectors import component_detail
-from releases import charts, dashboard, departments, rules, selectors, services, summaries, sync
-from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState, SyncStatus
+from governance.selectors import component_detail, visible_components
+from releases import charts, dashboard, departments, jobs, rules, selectors, services, summaries
+from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState
 from releases.forms import CancelForm, ReleaseForm, WaiverForm
-from releases.models import Backport, Release, SyncState, Waiver
+from releases.models import Backport, GitJob, Release, SyncState, Waiver
 from scans.models import Finding
 
 
@@ -89,6 +87,11 @@ def _release_context(request, release, **forms):
         and release.state == ReleaseState.READY
         and release.component.external_repository_id is not None,
         "publish_errors": forms.get("publish_errors", []),
+        "jobs": _jobs_to_show(
+            GitJob.objects.filter(release=release, kind=GitJob.Kind.PUBLISH).select_related(
+                "created_by"
+            )[:1]
+        ),
         "waiver_form": forms.get("waiver_form")
         or (
             WaiverForm(
@@ -402,8 +405,25 @@ def _sync_context(request, component, **extra) -> dict:
         "tags": tags,
         "exports": exports,
         "may_sync": rules.can_sync(request.user, component),
+        "jobs": _jobs_to_show(
+            GitJob.objects.filter(
+                component=component, kind__in=[GitJob.Kind.SYNC, GitJob.Kind.BACKPORT]
+            ).select_related("sync_state", "backport", "created_by")[:20]
+        ),
         **extra,
     }
+
+
+def _jobs_to_show(recent) -> list[GitJob]:
+    """Of ``recent`` jobs (newest first), the newest of each key, if it is still under way
+    or failed: what a person waits for or must know went wrong. A success shows in the
+    page itself (the sync, the back-port, the published release)."""
+    seen, shown = set(), []
+    for job in recent:
+        if job.key not in seen and (job.live or job.status == GitJob.Status.FAILED):
+            shown.append(job)
+        seen.add(job.key)
+    return shown
 
 
 def _sync_response(request, component, *, status=200, **extra):
@@ -430,15 +450,13 @@ def component_sync_panel(request, slug):
     if component.internal_repository is None or component.external_repository is None:
         messages.error(request, "Nothing to sync: set the external repository first.")
         return _back_to_sync(component)
-    state = sync.component_sync(
-        component_id=component.pk, trigger="manual", timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
-    )
-    if state is None:
-        messages.info(request, "Another sync of this component is running; see its result.")
-    elif state.status == SyncStatus.FAILED:
-        messages.error(request, f"The sync failed: {state.error}")
+    job, created = jobs.sync_request(component=component, actor=request.user)
+    if request.htmx:
+        return _sync_response(request, component)
+    if created:
+        messages.info(request, "Sync queued: its progress shows below.")
     else:
-        messages.success(request, f"Synced: {state.get_status_display().lower()}.")
+        messages.info(request, "A sync of this component is already under way: see below.")
     return _back_to_sync(component)
 
 
@@ -450,25 +468,21 @@ def backport_create(request, slug):
     component = _component_or_404(request.user, slug)
     if not rules.can_sync(request.user, component):
         raise PermissionDenied("Only the component's owners, PMC members and admins back-port.")
+    commit = request.POST.get("commit", "")
     try:
-        backport = sync.backport_create(
-            component=component, actor=request.user, commit=request.POST.get("commit", ""),
-            first=request.POST.get("first", ""), timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT,
+        job, created = jobs.backport_request(
+            component=component, actor=request.user, commit=commit,
+            first=request.POST.get("first", ""),
         )  # fmt: skip
     except ValidationError as exc:
         return _sync_response(request, component, status=400, backport_errors=exc.messages)
-    except vcs.VcsError as exc:
-        # A repository out of reach, or a push refused (the branch already exists, say).
-        return _sync_response(request, component, status=502, backport_errors=[str(exc)])
-    short = backport.source_commit[:10]
-    if backport.state == Backport.State.CREATED:
-        messages.success(
-            request, f"Back-ported {short}: branch {backport.branch} in the internal repository."
-        )
+    if request.htmx:
+        return _sync_response(request, component)
+    short = job.params["commit"][:10]
+    if created:
+        messages.info(request, f"Back-port of {short} queued: its progress shows below.")
     else:
-        messages.warning(
-            request, f"Back-port of {short} conflicts: " + "; ".join(backport.conflicts[:20])
-        )
+        messages.info(request, f"A back-port of {short} is already under way: see below.")
     return _back_to_sync(component)
 
 
@@ -478,20 +492,30 @@ def release_publish(request, pk):
     """Publish a ready release to the external repository (owners and admins)."""
     release = _release_or_404(request.user, pk)
     try:
-        release = sync.release_publish(
-            release=release, actor=request.user, timeout=settings.GATEHOUSE_GIT_WEB_TIMEOUT
-        )
-    except (ValidationError, vcs.VcsError) as exc:
-        # PublishAborted (the exported tree failed its check), a refusal, or git failing
-        # (a repository out of reach, a push refused): not published.
-        invalid = isinstance(exc, ValidationError)
-        release = _release_or_404(request.user, pk)
-        errors = exc.messages if invalid else [str(exc)]
-        context = _release_context(request, release, publish_errors=errors)
-        return render(
-            request, "releases/release_detail.html", context, status=400 if invalid else 502
-        )
-    messages.success(
-        request, f"Published {release.external_tag} as {release.external_commit[:10]}."
-    )
+        jobs.publish_request(release=release, actor=request.user)
+    except ValidationError as exc:
+        context = _release_context(request, release, publish_errors=exc.messages)
+        return render(request, "releases/release_detail.html", context, status=400)
     return redirect(release)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def git_job(request, pk):
+    """A publish, sync or back-port job: a page, or (htmx) the progress box, which polls
+    while the job is live and reloads the page it sits on once it has finished."""
+    job = (
+        GitJob.objects.select_related(
+            "component", "release", "sync_state", "backport", "created_by"
+        )  # fmt: skip
+        .filter(pk=pk, component__in=visible_components(request.user))
+        .first()
+    )
+    if job is None:
+        raise Http404("Not found, or not yours to see.")
+    if request.htmx:
+        response = render(request, "releases/partials/git_job.html", {"job": job})
+        if not job.live:
+            response["HX-Refresh"] = "true"
+        return response
+    return render(request, "releases/git_job.html", {"job": job, "component": job.component})

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import time
-from datetime import timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -143,15 +142,17 @@ def scan_request(
     return scan
 
 
-def _send_on_commit(scan_id: int) -> None:
-    """Hand the run to a worker once the transaction commits, noting when."""
+def _send(scan_id: int) -> None:
+    """Hand the run to a worker, noting when."""
     from scans.tasks import run_scan
 
-    def send() -> None:
-        ScanRun.objects.filter(pk=scan_id).update(sent_at=timezone.now())
-        run_scan.delay(scan_id=scan_id)
+    ScanRun.objects.filter(pk=scan_id).update(sent_at=timezone.now())
+    run_scan.delay(scan_id=scan_id)
 
-    transaction.on_commit(send)
+
+def _send_on_commit(scan_id: int) -> None:
+    """Hand the run to a worker once the transaction commits."""
+    transaction.on_commit(partial(_send, scan_id))
 
 
 def mirror_path(repository: Repository) -> Path:
@@ -296,45 +297,21 @@ def _scan_with_lease(scan_id: int, owner: str) -> ScanRun | None:
 
 
 def scans_requeue_stalled() -> dict[str, int]:
-    """Scans marked running whose lease expired (their worker was killed, or lost the
-    database for longer than a lease): queued again and sent, or, after
-    GATEHOUSE_JOB_MAX_ATTEMPTS attempts, failed with the reason. Each change is a
-    conditional update, so two passes at once change a scan once. Scans still queued
-    GATEHOUSE_RESEND_QUEUED_SECONDS after they were sent are sent again: their message
-    was lost (a broker restarted without its data; Redis itself hands a message a worker
-    took and never acknowledged to another after its visibility timeout). A second
-    message for a scan is harmless: only one attempt claims it."""
-    now = timezone.now()
-    counts = {"requeued": 0, "failed": 0, "resent": 0}
-    stalled = leases.stalled(ScanRun, running=ScanStatus.RUNNING, now=now)
-    for pk, attempts in stalled.values_list("pk", "attempts")[:1000]:
-        still = ScanRun.objects.filter(pk=pk, status=ScanStatus.RUNNING, lease_expires_at__lt=now)
-        with transaction.atomic():
-            if attempts >= settings.GATEHOUSE_JOB_MAX_ATTEMPTS:
-                error = (
-                    f"The scan's worker stopped {attempts} times before it finished (its "
-                    "lease expired each time); not tried again. Scan again to retry."
-                )
-                if still.update(status=ScanStatus.FAILED, error=error, finished_at=now,
-                                lease_owner="", lease_expires_at=None):  # fmt: skip
-                    counts["failed"] += 1
-                    transaction.on_commit(partial(scan_finished.send, sender=ScanRun, scan_id=pk))
-            elif still.update(status=ScanStatus.QUEUED, lease_owner="", lease_expires_at=None):
-                counts["requeued"] += 1
-                _send_on_commit(pk)
-    lost = now - timedelta(seconds=settings.GATEHOUSE_RESEND_QUEUED_SECONDS)
-    for pk in ScanRun.objects.filter(status=ScanStatus.QUEUED, sent_at__lt=lost).values_list(
-        "pk", flat=True
-    )[:1000]:
-        with transaction.atomic():
-            if ScanRun.objects.filter(pk=pk, status=ScanStatus.QUEUED, sent_at__lt=lost).update(
-                sent_at=now
-            ):
-                counts["resent"] += 1
-                _send_on_commit(pk)
-    if any(counts.values()):
-        log.warning("stalled scans: %s", counts)
-    return counts
+    """Scans whose worker died are queued again and sent, or failed with the reason after
+    GATEHOUSE_JOB_MAX_ATTEMPTS attempts; scans whose broker message was lost are sent
+    again (``core.leases.requeue_stalled``)."""
+
+    def failure(attempts: int) -> dict:
+        return {"error": (
+            f"The scan's worker stopped {attempts} times before it finished (its lease "
+            "expired each time); not tried again. Scan again to retry."
+        )}  # fmt: skip
+
+    return leases.requeue_stalled(
+        ScanRun, waiting=ScanStatus.QUEUED, running=ScanStatus.RUNNING,
+        failed=ScanStatus.FAILED, failure=failure, send=_send,
+        on_failed=lambda pk: scan_finished.send(sender=ScanRun, scan_id=pk),
+    )  # fmt: skip
 
 
 def _store_findings(*, scan: ScanRun, result: engine.ScanResult) -> None:

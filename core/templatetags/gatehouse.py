@@ -159,8 +159,8 @@ def action_words(code) -> str:
 
 
 ICONS = {
-    "✓": {"approved", "released", "ready", "pass", "published", "done", "fixed", "in_sync",
-          "created", "current", "active"},
+    "✓": {"approved", "released", "ready", "pass", "published", "done", "succeeded", "fixed",
+          "in_sync", "created", "current", "active"},
     "✕": {"rejected", "blocked", "blocking", "failed", "diverged", "conflict", "stale"},
     "!": {"changes_requested", "warning", "incomplete", "export_pending", "backport_needed",
           "overdue"},

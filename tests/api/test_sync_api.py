@@ -13,13 +13,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import vcs
 from core.models import AuditEvent
 from governance.models import Component
 from governance.services import ComponentDraft, component_create
 from releases.enums import ReleaseState
-from releases.models import Backport, Release, SyncState
-from releases.sync import workspace_for
+from releases.models import Backport, GitJob, Release, SyncState
 from reviews.services import component_set_external
 from scans.models import Finding
 from tests.api.conftest import counts
@@ -50,6 +48,24 @@ def backports_url(component) -> str:
     return f"/api/components/{component.slug}/backports/"
 
 
+@pytest.fixture
+def run_job(django_capture_on_commit_callbacks):
+    """What an API client does: POST, get 202 and the job's URL in Location, then poll it
+    (here once, after the worker ran the job: eager, at commit). Returns the job."""
+
+    def post(client, url, data=None) -> dict:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, data, format="json")
+        assert response.status_code == 202, response.json()
+        assert response.json()["status"] == "queued"
+        job = client.get(response["Location"])
+        assert job.status_code == 200
+        assert job.json()["status"] in ("succeeded", "failed")
+        return job.json()
+
+    return post
+
+
 # --------------------------------------------------------------------------- components
 
 
@@ -73,7 +89,7 @@ def test_component_shows_its_external_repository_and_branch(approved, api, exter
 # --------------------------------------------------------------------------- sync
 
 
-def test_sync_reads_empty_before_the_first_sync_then_runs_on_post(approved, api, external):
+def test_sync_reads_empty_before_the_first_sync_then_runs_on_post(approved, api, external, run_job):
     state = approved()
     component_set_external(component=state.component, actor=state.world.admin,
                            url=f"file://{external}")  # fmt: skip
@@ -88,28 +104,26 @@ def test_sync_reads_empty_before_the_first_sync_then_runs_on_post(approved, api,
         "error": "",
     }  # fmt: skip
 
-    response = client.post(sync_url(state.component))
+    job = run_job(client, sync_url(state.component))
 
-    assert response.status_code == 200, response.json()
-    body = response.json()
-    assert set(body) == SYNC_KEYS | {"skipped"} and body["skipped"] is False
+    assert job["status"] == "succeeded" and job["kind"] == "sync"
+    body = job["sync"]
+    assert set(body) == SYNC_KEYS
     row = SyncState.objects.get(component=state.component)
     assert (row.status, row.trigger) == ("export_pending", "manual")
     assert body["status"] == "export_pending" and body["trigger"] == "manual"
     assert body["internal_head"] == state.repo.head() and body["external_head"] == ""
     assert [c["sha"] for c in body["pending"]] == [state.repo.head()]
     assert set(body["pending"][0]) == {"sha", "subject", "author", "email", "date", "files"}
-    assert client.get(sync_url(state.component)).json() == {
-        k: v for k, v in body.items() if k != "skipped"
-    }
+    assert client.get(sync_url(state.component)).json() == body
 
 
-def test_sync_shows_community_commits_and_tags(ready, api, tmp_path):
+def test_sync_shows_community_commits_and_tags(ready, api, tmp_path, run_job):
     p = ready()
     p.publish()
     outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2 API")
 
-    body = api(p.world.alice).post(sync_url(p.component)).json()
+    body = run_job(api(p.world.alice), sync_url(p.component))["sync"]
 
     assert body["status"] == "backport_needed"
     assert [(c["sha"], c["subject"], c["author"], c["files"]) for c in body["community"]] == [
@@ -121,17 +135,15 @@ def test_sync_shows_community_commits_and_tags(ready, api, tmp_path):
     assert body["tags_missing_externally"] == [] and body["tags_unknown_internally"] == []
 
 
-def test_sync_while_another_runs_is_skipped_with_202(ready, api):
+def test_a_sync_asked_for_while_one_is_under_way_is_that_one(
+    ready, api, django_capture_on_commit_callbacks
+):
     p = ready()
-    before = SyncState.objects.count()
-    latest = SyncState.objects.filter(component=p.component).first()
-    with vcs.workspace_lock(workspace_for(p.component), wait=True) as held:
-        assert held
-        response = api(p.world.alice).post(sync_url(p.component))
-    assert response.status_code == 202
-    body = response.json()
-    assert body["skipped"] is True and body["status"] == latest.status
-    assert SyncState.objects.count() == before
+    with django_capture_on_commit_callbacks() as sent:
+        first = api(p.world.alice).post(sync_url(p.component))
+        second = api(p.state.pmc).post(sync_url(p.component))
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert first["Location"] == second["Location"] and len(sent) == 1
 
 
 def test_sync_without_an_external_repository_is_400(approved, api):
@@ -142,19 +154,20 @@ def test_sync_without_an_external_repository_is_400(approved, api):
     assert not SyncState.objects.exists()
 
 
-def test_who_may_read_and_run_a_sync(ready, api):
+def test_who_may_read_and_run_a_sync(ready, api, django_capture_on_commit_callbacks):
     p = ready()
     reviewer = p.world.reviewers["legal"]
-    for user, read, run in [(p.world.alice, 200, 200), (p.world.admin, 200, 200),
-                            (p.state.pmc, 200, 200), (reviewer, 200, 403),
+    for user, read, run in [(p.world.alice, 200, 202), (p.world.admin, 200, 202),
+                            (p.state.pmc, 200, 202), (reviewer, 200, 403),
                             (p.state.committer, 200, 403), (p.world.bob, 404, 404)]:  # fmt: skip
         client = api(user)
         before = SyncState.objects.filter(component=p.component).first().checked_at
         assert client.get(sync_url(p.component)).status_code == read, user
-        response = client.post(sync_url(p.component))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(sync_url(p.component))
         assert response.status_code == run, user
         after = SyncState.objects.filter(component=p.component).first().checked_at
-        assert (after > before) == (run == 200)  # nothing moved: checked again
+        assert (after > before) == (run == 202)  # nothing moved: checked again
         if run == 403:
             assert response.json() == {
                 "detail": "Only the component's owners, PMC members and admins sync and back-port."
@@ -165,7 +178,7 @@ def test_who_may_read_and_run_a_sync(ready, api):
 # --------------------------------------------------------------------------- back-ports
 
 
-def test_backport_creates_a_branch_201_or_reports_the_conflict_409(ready, api, tmp_path):
+def test_backport_creates_a_branch_or_reports_the_conflict(ready, api, tmp_path, run_job):
     p = ready(from_prefix="core/", to_prefix="")
     p.publish()
     good = community_commit(
@@ -173,11 +186,12 @@ def test_backport_creates_a_branch_201_or_reports_the_conflict_409(ready, api, t
     )  # api.py outside is core/api.py inside
     client = api(p.world.alice)
 
-    response = client.post(backports_url(p.component), {"commit": good}, format="json")
+    job = run_job(client, backports_url(p.component), {"commit": good})
 
-    assert response.status_code == 201, response.json()
+    assert job["status"] == "succeeded", job["errors"]
     backport = Backport.objects.get()
-    assert response.json() == {
+    assert job["params"] == {"commit": good, "first": ""}
+    assert job["backport"] == {
         "id": backport.pk, "source_commit": good, "source_commits": [good], "state": "created",
         "branch": f"gatehouse/backport/{good[:12]}", "commit": backport.commit, "conflicts": [],
     }  # fmt: skip
@@ -188,10 +202,10 @@ def test_backport_creates_a_branch_201_or_reports_the_conflict_409(ready, api, t
     bad = community_commit(
         tmp_path, p.external, {"api.py": SPDX + "def ping():\n    return 'outside'\n"}, "outside"
     )
-    response = client.post(backports_url(p.component), {"commit": bad}, format="json")
+    job = run_job(client, backports_url(p.component), {"commit": bad})
 
-    assert response.status_code == 409
-    body = response.json()
+    assert job["status"] == "succeeded"  # the job did its work: the outcome is a conflict
+    body = job["backport"]
     conflict = Backport.objects.get(source_commit=bad)
     assert body["state"] == "conflict" and body["branch"] == "" and body["commit"] == ""
     assert body["conflicts"] == conflict.conflicts
@@ -200,19 +214,25 @@ def test_backport_creates_a_branch_201_or_reports_the_conflict_409(ready, api, t
     assert AuditEvent.objects.filter(action="backport.conflict").count() == 1
 
 
-def test_bad_backport_requests_are_refused_and_write_nothing(ready, api, tmp_path):
+def test_bad_backport_requests_are_refused_and_write_nothing(ready, api, tmp_path, run_job):
     p = ready()
     p.publish()
     outside = community_commit(tmp_path, p.external, {"api/v2.py": "V = 2\n"}, "Add v2")
     own_export = Release.objects.get(pk=p.release.pk).external_commit
     client = api(p.world.alice)
+    # What needs no git is refused at once, with a 400 and no job.
     for body, message in [({"commit": "abc"}, "Give the full commit id"),
-                          ({"commit": "f" * 40}, "Not a commit of the external branch"),
-                          ({"commit": own_export}, "Gatehouse's own export"),
                           ({}, "required"), ({"commit": "x" * 65}, "no more than 64")]:  # fmt: skip
         response = client.post(backports_url(p.component), body, format="json")
         assert response.status_code == 400, body
         assert message in " ".join(response.json()["commit"]), response.json()
+    assert not GitJob.objects.exists()
+    # What the external branch decides fails the job with the reason.
+    for body, message in [({"commit": "f" * 40}, "Not a commit of the external branch"),
+                          ({"commit": own_export}, "Gatehouse's own export")]:  # fmt: skip
+        job = run_job(client, backports_url(p.component), body)
+        assert job["status"] == "failed" and job["backport"] is None
+        assert message in " ".join(job["errors"]), job["errors"]
     reviewer = api(p.world.reviewers["legal"])
     assert reviewer.post(backports_url(p.component), {"commit": outside}).status_code == 403
     # Refused before the body is read: a bad body is still a 403.
@@ -221,27 +241,29 @@ def test_bad_backport_requests_are_refused_and_write_nothing(ready, api, tmp_pat
     assert not Backport.objects.exists()
 
 
-def test_a_push_git_refuses_is_502_with_the_reason_and_records_nothing(ready, api, tmp_path):
+def test_a_push_git_refuses_fails_the_job_with_the_reason_and_records_nothing(
+    ready, api, tmp_path, run_job
+):
     p = ready(from_prefix="core/", to_prefix="")
     p.publish()
     outside = community_commit(
         tmp_path, p.external, {"api.py": SPDX + "def ping():\n    return 2\n"}, "Return 2"
     )
     client = api(p.world.alice)
-    assert client.post(backports_url(p.component), {"commit": outside}).status_code == 201
+    assert run_job(client, backports_url(p.component), {"commit": outside})["backport"]
     p.repo.commit({"sharding/x.py": "y = 1\n"}, "internal only")
     # Again, onto the moved head: the branch exists with another commit; never forced.
-    response = client.post(backports_url(p.component), {"commit": outside})
+    job = run_job(client, backports_url(p.component), {"commit": outside})
 
-    assert response.status_code == 502
-    assert "refused the push" in response.json()["detail"]
+    assert job["status"] == "failed"
+    assert "refused the push" in job["errors"][0]
     assert Backport.objects.count() == 1
 
 
 # --------------------------------------------------------------------------- publish
 
 
-def test_owner_publishes_a_ready_release(ready, api):
+def test_owner_publishes_a_ready_release(ready, api, run_job):
     p = ready()
     url = f"/api/releases/{p.release.pk}/publish/"
     assert api(p.world.reviewers["legal"]).post(url).status_code == 403
@@ -249,23 +271,24 @@ def test_owner_publishes_a_ready_release(ready, api):
     assert api(p.world.bob).post(url).status_code == 404
     assert external_log(p.external) == []
 
-    response = api(p.world.alice).post(url)
+    job = run_job(api(p.world.alice), url)
 
-    assert response.status_code == 200, response.json()
-    body = response.json()
+    assert job["status"] == "succeeded", job["errors"]
+    body = job["release"]
     release = Release.objects.get(pk=p.release.pk)
     assert body["state"] == "published" == release.state
     assert body["external_tag"] == "v1.0.0"
     assert body["external_commit"] == release.external_commit == external_log(p.external)[0]
     assert body["published_at"] is not None
     # Again: nothing new is built or pushed.
-    again = api(p.world.admin).post(url)
-    assert again.status_code == 200 and again.json()["external_commit"] == body["external_commit"]
+    again = run_job(api(p.world.admin), url)
+    assert again["status"] == "succeeded" and again["id"] != job["id"]
+    assert again["release"]["external_commit"] == body["external_commit"]
     assert len(external_log(p.external)) == 1
 
 
-def test_publish_aborted_is_400_with_the_reasons_and_changes_nothing(
-    ready, api, django_capture_on_commit_callbacks
+def test_publish_aborted_fails_the_job_with_the_reasons_and_changes_nothing(
+    ready, api, django_capture_on_commit_callbacks, run_job
 ):
     p = ready({**FILES, "core/hosts.py": f'WIKI = "https://{HOST}/x"\n'})
     finding = Finding.objects.get(kind="internal_ref", path="core/hosts.py")
@@ -273,12 +296,10 @@ def test_publish_aborted_is_400_with_the_reasons_and_changes_nothing(
         p.world.set_aside(finding, reason="Checked by hand.")
     before = counts(Release, AuditEvent)
 
-    response = api(p.world.alice).post(f"/api/releases/{p.release.pk}/publish/")
+    job = run_job(api(p.world.alice), f"/api/releases/{p.release.pk}/publish/")
 
-    assert response.status_code == 400
-    body = response.json()
-    assert list(body) == ["publish"]
-    assert any(reason.startswith("core/hosts.py:1: ") for reason in body["publish"]), body
+    assert job["status"] == "failed"
+    assert any(reason.startswith("core/hosts.py:1: ") for reason in job["errors"]), job
     release = Release.objects.get(pk=p.release.pk)
     assert release.state == ReleaseState.READY and release.external_commit == ""
     assert external_log(p.external) == []

@@ -246,15 +246,20 @@ def test_the_sync_runs_on_beat():
     assert entry["schedule"] == django_settings.GATEHOUSE_SYNC_INTERVAL
     celery_app.loader.import_default_modules()  # what a worker and beat do at start-up
     assert "releases.sync_all_components" in celery_app.tasks
-    assert "releases.sync_component" in celery_app.tasks
+    assert "releases.run_git_job" in celery_app.tasks
+    entry = django_settings.CELERY_BEAT_SCHEDULE["requeue-stalled-git-jobs"]
+    assert entry["task"] in celery_app.tasks
 
 
-def test_the_beat_task_syncs_every_component_with_two_sides(ready, approved):
+def test_the_beat_task_syncs_every_component_with_two_sides(
+    ready, approved, django_capture_on_commit_callbacks
+):
     from releases.tasks import sync_all_components
 
     p = ready(FILES)
     latest = SyncState.objects.filter(component=p.component).first()
-    assert sync_all_components.delay().get() == 1  # eager here; a worker in production
+    with django_capture_on_commit_callbacks(execute=True):  # a job each, run by a worker
+        assert sync_all_components.delay().get() == 1  # eager here; a worker in production
     again = SyncState.objects.filter(component=p.component).first()
     assert again.pk == latest.pk and again.checked_at > latest.checked_at  # nothing moved
     assert again.trigger == "schedule"
