@@ -103,3 +103,29 @@ def test_worker_scans_a_submission_on_the_scans_task(worker, make_repo, settings
     secret = scan.findings.get(kind="secret")
     assert (secret.path, secret.line) == ("app.py", 1)
     assert token not in secret.excerpt
+
+
+def test_sync_now_through_the_api_is_a_job_the_worker_runs(worker, make_repo, empty_remote):
+    """The web request only queues: the worker fetches both sides and records the sync, and
+    the client polls the job's URL until it has."""
+    from rest_framework.test import APIClient
+
+    from releases.models import GitJob, SyncState
+    from reviews.services import component_set_external
+
+    cast = World()
+    submission = submit(cast, make_repo())
+    component = submission.component
+    component_set_external(component=component, actor=cast.alice, url=empty_remote("sync"))
+    client = APIClient()
+    client.force_authenticate(cast.alice)
+
+    response = client.post(f"/api/components/{component.slug}/sync/")
+
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert wait_for(
+        lambda: client.get(response["Location"]).json()["status"] == "succeeded", timeout=60
+    ), GitJob.objects.values("status", "errors").first()
+    job = client.get(response["Location"]).json()
+    assert job["attempts"] == 1 and job["sync"]["status"] == "export_pending"
+    assert SyncState.objects.filter(component=component).count() == 1
