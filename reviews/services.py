@@ -406,7 +406,7 @@ def submission_scan_finished(*, scan_id: int) -> int:
     stale = 0
     with transaction.atomic():
         submission = (
-            Submission.objects.select_for_update()
+            Submission.objects.select_for_update(of=("self",))
             .select_related("component")
             .filter(component=scan.component_id, commit=scan.commit,
                     state__in=ACTIVE_SUBMISSION_STATES)
@@ -445,7 +445,15 @@ def submission_scan_finished(*, scan_id: int) -> int:
 
 
 def _lock_submission(submission_id: int) -> Submission:
-    return Submission.objects.select_for_update().select_related("component").get(pk=submission_id)
+    # of=("self",): the submission row only. FOR UPDATE through the join would lock the
+    # component (and, for tickets, the department) too, and a new submission's foreign
+    # key checks on those rows at its commit then deadlock with sign-offs waiting for the
+    # audit chain head that submission holds.
+    return (
+        Submission.objects.select_for_update(of=("self",))
+        .select_related("component")
+        .get(pk=submission_id)
+    )
 
 
 @dataclass
@@ -673,7 +681,7 @@ def submission_resubmit(*, submission: Submission, actor, response: str) -> Refr
         ).update(status=SignOffStatus.SUPERSEDED, status_changed_at=timezone.now())
         Comment.objects.create(submission=locked, author=actor, body=response)
         for ticket in (
-            ReviewTicket.objects.select_for_update()
+            ReviewTicket.objects.select_for_update(of=("self",))
             .filter(submission=locked)
             .select_related("department")
         ):
@@ -793,7 +801,9 @@ def signoff_create(
     with transaction.atomic():
         submission = _lock_submission(ticket.submission_id)
         ticket = (
-            ReviewTicket.objects.select_for_update().select_related("department").get(pk=ticket.pk)
+            ReviewTicket.objects.select_for_update(of=("self",))
+            .select_related("department")
+            .get(pk=ticket.pk)
         )
         ticket.submission = submission
         denial = rules.signoff_denial(actor, ticket)
@@ -970,7 +980,7 @@ def component_scope_update(*, component: Component, actor, **changes) -> int:
         if before == after:
             return 0
         submission = (
-            Submission.objects.select_for_update()
+            Submission.objects.select_for_update(of=("self",))
             .select_related("component")
             .filter(component=component, state__in=ACTIVE_SUBMISSION_STATES)
             .first()

@@ -471,7 +471,11 @@ def finding_triage(*, finding: Finding, actor, state: str, reason: str) -> Findi
     if denial:
         raise PermissionDenied(denial)
     with transaction.atomic():
-        locked = Finding.objects.select_for_update().select_related("scan").get(pk=finding.pk)
+        locked = (
+            Finding.objects.select_for_update(of=("self",))
+            .select_related("scan")
+            .get(pk=finding.pk)
+        )
         before = {"state": locked.state, "confirmed_by": locked.confirmed_by_id}
         locked.state = state
         locked.triage_reason = reason[:2000]

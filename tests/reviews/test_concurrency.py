@@ -112,3 +112,36 @@ def test_decision_racing_a_refresh_ends_consistent(cast, make_repo):
         assert ticket.state == TicketState.OPEN
     assert verify_chain() is None
     assert ReviewTicket.objects.filter(state=TicketState.APPROVED).count() == 0
+
+
+def test_a_signoff_does_not_lock_the_rows_a_new_submission_references(cast, make_repo):
+    """Found under load (benchmarks/load.py): a new submission, holding the audit chain
+    head, checks its tickets' foreign keys at commit (FOR KEY SHARE on the department and
+    component rows) while a sign-off that had locked those rows FOR UPDATE through its
+    joins waited for the chain head: a deadlock, and a 500. The sign-off locks its own
+    rows only, so another transaction holding the rows' keys does not hold it up."""
+    from governance.models import Component, Department
+
+    submission = submit(cast, make_repo())
+    ticket = submission.tickets.get(department__slug="legal")
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            for model, pk in [(Department, ticket.department_id),
+                              (Component, submission.component_id)]:  # fmt: skip
+                cursor.execute(
+                    f"SELECT 1 FROM {model._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                    [pk],
+                )
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+        try:
+            signoff = approve(ticket, cast.reviewers["legal"])  # no lock wait, no time-out
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = 0")
+        assert signoff.status == SignOffStatus.CURRENT
+    finally:
+        other.rollback()
+        other.close()
