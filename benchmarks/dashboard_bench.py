@@ -4,16 +4,17 @@ at 100, 1,000 and 10,000 components (about 100 findings and 4 tickets each).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scalebench \\
         .venv/bin/python benchmarks/dashboard_bench.py [--sizes 100 1000 10000] [--requests 40]
 
-It builds a throwaway test database (test_<name>, dropped at the end), fills it with
-``seed_scale`` (bulk inserts of synthetic components, tickets, scans, findings and
-releases, labelled synthetic; each size adds to the one before), and for each size prints
-per page the SQL query count and the median and p95 server time over --requests requests
-made with Django's test client (no network, no browser; the test-only template
-instrumentation, which copies every template context, is left off). The admin sees the
-whole portfolio (the worst case) and calls the API with an API token; a department
-reviewer sees their department page. The charts page reads the portfolio-wide charts
-summary; the time of the refresh that keeps it (a debounced task) is printed below each
-table (its "p95" column is the slowest of five).
+It builds a throwaway test database (test_<name>, dropped at the end unless --keep, which
+leaves it for EXPLAIN ANALYZE in psql), fills it with ``seed_scale`` (bulk inserts of
+synthetic components, tickets, scans, findings and releases, labelled synthetic; each
+size adds to the one before, so the seed time printed is the increment's), and for each
+size prints per page the SQL query count and the median and p95 server time over
+--requests requests made with Django's test client (no network, no browser; the test-only
+template instrumentation, which copies every template context, is left off). The admin
+sees the whole portfolio (the worst case) and calls the API with an API token; a
+department reviewer sees their department page. The charts page reads the
+portfolio-wide charts summary; the time of the refresh that keeps it (a debounced task)
+is printed below each table (its "p95" column is the slowest of five).
 
 Targets (issue 12): at every size each page's p95 under 150 ms on PostgreSQL, and every
 page's query count the same at the smallest and the largest size. The script exits 1 when
@@ -97,6 +98,11 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--findings", type=int, default=100, help="Per component.")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the test database at the end (for EXPLAIN ANALYZE in psql); drop it by hand.",
+    )
     args = parser.parse_args()
     sizes = sorted(args.sizes)
 
@@ -170,7 +176,10 @@ def main() -> int:
               "yes" if not misses else "NO: " + ", ".join(misses))  # fmt: skip
         return 1 if grown else 0
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if args.keep:
+            print(f"kept database {connection.settings_dict['NAME']}")
+        else:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from django.utils import timezone
 from governance.models import Component, Department
 from governance.selectors import within_visible
 from releases.charts import format_value
+from releases.dashboard import Fragments, Moment
 from releases.enums import SyncStatus
 from releases.models import FindingTally, Release, SyncState
 from reviews.enums import (
@@ -216,12 +217,17 @@ def department_tickets(department: Department, *, now: datetime) -> QuerySet[Rev
 
 
 def with_age(tickets, *, now: datetime) -> list[ReviewTicket]:
-    """Set ``age_days`` (whole days, as the review queue counts them) and
-    ``waiting_on_department`` on the tickets of one page."""
+    """Set ``age_days`` (whole days, as the review queue counts them),
+    ``waiting_on_department``, ``created`` (formatted for a ``<time>``) and ``state_chip``
+    (rendered once per state for the page) on the tickets of one page: see
+    ``releases.dashboard.Moment`` and ``Fragments`` for why."""
     tickets = list(tickets)
+    fragments = Fragments()
     for ticket in tickets:
         ticket.age_days = (now - ticket.created_at).days
         ticket.waiting_on_department = ticket.state in PENDING_TICKET_STATES
+        ticket.created = Moment.of(ticket.created_at)
+        ticket.state_chip = fragments.chip(ticket, "state")
     return tickets
 
 
@@ -239,40 +245,58 @@ def department_workload(
 ) -> list[ReviewerLoad]:
     """Per member of the reviewer group: current decisions in the last 30 days, how many of
     the ``waiting`` tickets (``DepartmentCounters.waiting``) still lack their decision,
-    and their last decision on this department's tickets. One query."""
-    mine = Q(signoffs__ticket__department=department)
-    current = mine & Q(signoffs__status=SignOffStatus.CURRENT)
-    members = (
+    and their last decision on this department's tickets. Two queries (one without
+    members): the members, then their sign-offs on the department's tickets, counted per
+    reviewer.
+
+    The members' ids go in as values. Joined to the group instead (in one query, or in
+    the second), PostgreSQL expected a few hundred sign-offs and fetched each one's
+    ticket and submission by index, one at a time: 36 ms at 10,000 components for a
+    reviewer with 6,700 sign-offs. Given the ids, it knows how many sign-offs they have
+    and meets them with the department's tickets in hash joins, in about half the time."""
+    members = list(
         get_user_model()
         .objects.filter(groups=department.reviewer_group_id, is_active=True)
+        .order_by("username")
+    )
+    if not members:
+        return []
+    current = Q(status=SignOffStatus.CURRENT)
+    decisions = (
+        SignOff.objects.filter(
+            ticket__department=department, reviewer_id__in=[m.pk for m in members]
+        )
+        .order_by()
+        .values("reviewer_id")
         .annotate(
-            decisions_30d=Count(
-                "signoffs", filter=current & Q(signoffs__created_at__gte=now - timedelta(days=30))
-            ),
+            decisions_30d=Count("pk", filter=current & Q(created_at__gte=now - timedelta(days=30))),
             # One current sign-off per reviewer and ticket (a constraint), so this counts
             # the waiting tickets they have decided.
             decided_waiting=Count(
-                "signoffs",
+                "pk",
                 filter=current
                 & Q(
-                    signoffs__ticket__state__in=PENDING_TICKET_STATES,
-                    signoffs__ticket__submission__state__in=UNDER_REVIEW,
+                    ticket__state__in=PENDING_TICKET_STATES,
+                    ticket__submission__state__in=UNDER_REVIEW,
                 ),
             ),
-            last_decision=Max("signoffs__created_at", filter=mine),
+            last_decision=Max("created_at"),
         )
-        .order_by("username")
     )
-    return [
-        ReviewerLoad(
-            username=m.username,
-            full_name=m.get_full_name(),
-            decisions_30d=m.decisions_30d,
-            awaiting=max(waiting - m.decided_waiting, 0),
-            last_decision=m.last_decision,
+    by_reviewer = {d["reviewer_id"]: d for d in decisions}
+    rows = []
+    for m in members:
+        found = by_reviewer.get(m.pk, {})
+        rows.append(
+            ReviewerLoad(
+                username=m.username,
+                full_name=m.get_full_name(),
+                decisions_30d=found.get("decisions_30d", 0),
+                awaiting=max(waiting - found.get("decided_waiting", 0), 0),
+                last_decision=found.get("last_decision"),
+            )
         )
-        for m in members
-    ]
+    return rows
 
 
 def median_days_to_decision(tickets: QuerySet[ReviewTicket]) -> dict[int, tuple[float, int]]:
