@@ -20,13 +20,44 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, models, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    models,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Heartbeat", "claim", "new_owner", "requeue_stalled", "stalled"]
+
+
+def task_options() -> dict:
+    """The Celery options of a task that runs a leased job (a scan, a git job). A lost
+    database connection or a restarting database is tried again with backoff; a retry
+    keeps the task id, so it takes its own lease back at once (``task_owner``). The limits
+    stay within the broker's visibility timeout (the scan limit + 300 s), so a job still
+    running is never handed to a second worker by the broker."""
+    return {
+        "bind": True,
+        "acks_late": True,
+        "autoretry_for": (OperationalError, InterfaceError),
+        "retry_backoff": 2,
+        "retry_backoff_max": 60,
+        "max_retries": 5,
+        "soft_time_limit": settings.GATEHOUSE_SCAN_TIME_LIMIT + 60,
+        "time_limit": settings.GATEHOUSE_SCAN_TIME_LIMIT + 120,
+    }
+
+
+def task_owner(task) -> str | None:
+    """The lease owner of a bound task's attempts: its id, the same across its retries."""
+    return f"task:{task.request.id}" if task.request.id else None
 
 
 def lease_seconds() -> float:

@@ -1,7 +1,6 @@
 from celery import shared_task
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
+from core import leases
 from governance.models import Component
 from releases import services
 
@@ -12,27 +11,12 @@ def lapse_expired_waivers() -> int:
     return services.waivers_lapse()
 
 
-@shared_task(
-    name="releases.run_git_job",
-    bind=True,
-    acks_late=True,
-    # A lost database connection or a restarting database: tried again with backoff. A
-    # retry keeps the task id, so it takes its own lease back at once.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=5,
-    # Within the broker's visibility timeout (the scan limit + 300 s), so a job still
-    # running is never handed to a second worker by the broker.
-    soft_time_limit=settings.GATEHOUSE_SCAN_TIME_LIMIT + 60,
-    time_limit=settings.GATEHOUSE_SCAN_TIME_LIMIT + 120,
-)
+@shared_task(name="releases.run_git_job", ignore_result=True, **leases.task_options())
 def run_git_job(self, *, job_id: int) -> str:
     """Publish, sync or back-port (``releases.jobs``)."""
     from releases.jobs import git_job_execute
 
-    owner = f"task:{self.request.id}" if self.request.id else None
-    job = git_job_execute(job_id=job_id, owner=owner)
+    job = git_job_execute(job_id=job_id, owner=leases.task_owner(self))
     return job.status if job else "skipped"
 
 
