@@ -523,8 +523,9 @@ def run_level(*, users: int, args, host: str, people: dict, work: Path, stack: S
     load_before = os.getloadavg()[0]
     with open(work / "logs" / f"locust-u{users}.log", "ab") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
-    # Bounded in time: a run that overstays its ramp and window by two minutes is killed.
-    watchdog = threading.Timer(args.ready_timeout + args.seconds + 120, proc.kill)
+    # Bounded in time: a run that overstays its ramp, window and the wait for the window's
+    # last answers by two minutes is killed.
+    watchdog = threading.Timer(2 * args.ready_timeout + args.seconds + 120, proc.kill)
     watchdog.start()
     before = after = None
     try:
@@ -577,6 +578,15 @@ def print_level(users: int, result: dict) -> None:
           + (f"; POST /accounts/login/: {signin['requests']}, p50 {ms(signin['p50'])} / "
              f"p95 {ms(signin['p95'])} / max {ms(signin['max'])} ms"
              if signin else ""))  # fmt: skip
+    slices: dict[int, list[float]] = {}
+    for start, _method, _name, took, _error in result.get("timeline", []):
+        slices.setdefault(int(start // 5) * 5, []).append(took)
+    if slices:
+        print("steady p95 by 5 s of start time: " + ", ".join(
+            f"{at}s {ms(sorted(v)[min(len(v) - 1, int(len(v) * 0.95))])}"
+            for at, v in sorted(slices.items())))  # fmt: skip
+    if steady.get("unanswered"):
+        print(f"  {steady['unanswered']} requests started in the window never got an answer")
     for phase, data in (("ramp", ramp), ("steady", steady)):
         for error in data["errors"]:
             print(f"  error ({phase}) x{error['count']}: {error['method']} {error['name']}: "
@@ -594,7 +604,13 @@ def print_level(users: int, result: dict) -> None:
 
 def level_errors(result: dict) -> int:
     exceptions = sum(e["count"] for e in result["exceptions"])
-    return result["ramp"]["total"]["errors"] + result["steady"]["total"]["errors"] + exceptions
+    steady = result["steady"]
+    return (
+        result["ramp"]["total"]["errors"]
+        + steady["total"]["errors"]
+        + steady.get("unanswered", 0)
+        + exceptions
+    )
 
 
 # --------------------------------------------------------------------------- main

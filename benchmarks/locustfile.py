@@ -29,8 +29,11 @@ page, the sign-in page itself, a form answered with errors (the form's message b
 the error's text) or an API answer that is not the expected JSON counts as an error.
 
 The run: all users are started at --spawn-rate; once every one has signed in (PBKDF2, a
-second of CPU each), the statistics so far are kept as the ramp and reset, the steady
-window of --seconds is measured, and the users are stopped. Lines starting with ``@@``
+second of CPU each), the statistics so far are kept as the ramp, and the steady window of
+--seconds begins. The window's figures are those of the requests that *started* in it,
+with exact percentiles: a request sent during the ramp and answered in the window (it
+waited behind the sign-ins) is the ramp's; the window's last requests are waited for
+before the users are stopped (one never answered counts as an error). Lines starting with ``@@``
 on stdout tell load.py when the window starts and ends; the figures go to --out.
 """
 
@@ -45,6 +48,7 @@ import random
 import re
 import sys
 import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import gevent
@@ -64,6 +68,43 @@ NOTES: dict[str, int] = {}
 _taken = {role: itertools.count() for role in ("reviewers", "engineers", "api_tokens")}
 _repos = list(CONFIG.get("repos", []))
 _ready = {"count": 0}
+#: Every request that started in the steady window: (start, method, name, milliseconds,
+#: error or None), the start in seconds since the window began. A request that started
+#: during the ramp (most of them waiting behind the sign-ins' PBKDF2) is the ramp's, even
+#: when it ends inside the window; one that started in the window is waited for after it.
+TIMELINE: list[tuple[float, str, str, float, str | None]] = []
+#: The window's start and end (time.time(), as locust's start_time), and how many of the
+#: requests started in it are still waiting for their answer.
+_window: dict = {"began": None, "ended": None, "in_flight": 0}
+
+
+def _in_window(start: float) -> bool:
+    began, ended = _window["began"], _window["ended"]
+    return began is not None and start >= began and (ended is None or start < ended)
+
+
+@events.request.add_listener
+def _on_request(request_type, name, response_time, start_time, exception=None, **kwargs):
+    if _in_window(start_time):
+        error = None if exception is None else str(exception)
+        TIMELINE.append(
+            (round(start_time - _window["began"], 4), request_type, name, response_time, error)
+        )
+
+
+@contextmanager
+def call(client, method: str, path: str, **kwargs):
+    """``client.request`` with catch_response and no redirects followed, counted while in
+    flight if it starts in the window (its request event fires before it is uncounted)."""
+    counted = _in_window(time.time())
+    _window["in_flight"] += counted
+    try:
+        with client.request(
+            method, path, allow_redirects=False, catch_response=True, **kwargs
+        ) as response:
+            yield response
+    finally:
+        _window["in_flight"] -= counted
 
 
 def note(key: str) -> None:
@@ -135,16 +176,16 @@ class Person(HttpUser):
         _ready["count"] += 1
 
     def sign_in(self) -> None:
-        with self.client.get(
-            "/accounts/login/", name="/accounts/login/", allow_redirects=False, catch_response=True
-        ) as page:
+        with call(self.client, "GET", "/accounts/login/", name="/accounts/login/") as page:
             if not check(page, sign_in_page=True):
                 return
             token = CSRF.search(page.text)
             if token is None:
                 page.failure("no CSRF token on the sign-in page")
                 return
-        with self.client.post(
+        with call(
+            self.client,
+            "POST",
             "/accounts/login/",
             data={
                 "csrfmiddlewaretoken": token.group(1),
@@ -154,8 +195,6 @@ class Person(HttpUser):
             },
             headers={"Referer": self.host + "/accounts/login/"},
             name="/accounts/login/",
-            allow_redirects=False,
-            catch_response=True,
         ) as answer:
             if answer.status_code == 200:
                 answer.failure(f"sign-in refused for {self.username}: {form_errors(answer.text)}")
@@ -165,9 +204,7 @@ class Person(HttpUser):
     def page(self, path: str, name: str | None = None, validate=None):
         """GET a page; the response if it is fine, else None (the error is counted).
         ``validate(response)`` may find more wrong with it: it returns the error's text."""
-        with self.client.get(
-            path, name=name or path, allow_redirects=False, catch_response=True
-        ) as response:
+        with call(self.client, "GET", path, name=name or path) as response:
             if not check(response):
                 return None
             problem = validate(response) if validate else None
@@ -179,13 +216,13 @@ class Person(HttpUser):
     def post_form(self, path: str, data: dict, *, name: str, csrf: str, location: str):
         """POST a form as a browser does (CSRF token, Referer), expecting a redirect to
         ``location``; then follow it, as the browser would. The redirect's target or None."""
-        with self.client.post(
+        with call(
+            self.client,
+            "POST",
             path,
             data={"csrfmiddlewaretoken": csrf, **data},
             headers={"Referer": self.host + path},
             name=name,
-            allow_redirects=False,
-            catch_response=True,
         ) as response:
             if not check(response, status=302, location=location):
                 return None
@@ -382,7 +419,7 @@ class ApiClient(HttpUser):
         _ready["count"] += 1
 
     def get_json(self, path: str, name: str, key: str):
-        with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as r:
+        with call(self.client, "GET", path, name=name) as r:
             if not check(r):
                 return
             try:
@@ -409,8 +446,28 @@ class ApiClient(HttpUser):
 # --------------------------------------------------------------------------- the run
 
 
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ordered list (locust's own rounds to buckets)."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0
+
+
+def _row(method: str, name: str, records: list, seconds: float) -> dict:
+    ordered = sorted(r[3] for r in records)
+    return {
+        "method": method,
+        "name": name,
+        "requests": len(records),
+        "errors": sum(1 for r in records if r[4] is not None),
+        "rps": len(records) / seconds if seconds else 0.0,
+        "p50": round(_percentile(ordered, 0.50)),
+        "p95": round(_percentile(ordered, 0.95)),
+        "p99": round(_percentile(ordered, 0.99)),
+        "max": round(ordered[-1]) if ordered else 0,
+    }
+
+
 def snapshot(stats, seconds: float) -> dict:
-    """Every endpoint's figures (and the total) over ``seconds``, in milliseconds."""
+    """The ramp's figures from locust's statistics, in milliseconds."""
 
     def row(entry) -> dict:
         n = entry.num_requests
@@ -434,6 +491,32 @@ def snapshot(stats, seconds: float) -> dict:
             (
                 {"method": e.method, "name": e.name, "error": str(e.error), "count": e.occurrences}
                 for e in stats.errors.values()
+            ),
+            key=lambda e: -e["count"],
+        ),
+    }
+
+
+def window_snapshot(records: list, seconds: float) -> dict:
+    """The steady window's figures: every request that started in it, exact percentiles."""
+    by_endpoint: dict[tuple[str, str], list] = {}
+    errors: dict[tuple[str, str, str], int] = {}
+    for record in records:
+        by_endpoint.setdefault((record[1], record[2]), []).append(record)
+        if record[4] is not None:
+            key = (record[1], record[2], record[4])
+            errors[key] = errors.get(key, 0) + 1
+    return {
+        "seconds": seconds,
+        "total": _row("", "Aggregated", records, seconds),
+        "endpoints": sorted(
+            (_row(method, name, rows, seconds) for (method, name), rows in by_endpoint.items()),
+            key=lambda r: -r["requests"],
+        ),
+        "errors": sorted(
+            (
+                {"method": method, "name": name, "error": error, "count": count}
+                for (method, name, error), count in errors.items()
             ),
             key=lambda e: -e["count"],
         ),
@@ -465,9 +548,17 @@ def main() -> int:
     cpu0 = time.process_time()
     print("@@steady-start", flush=True)
     window_began = time.monotonic()
+    _window["began"] = time.time()
     gevent.sleep(args.seconds)
     seconds = time.monotonic() - window_began
-    steady = snapshot(env.stats, seconds)
+    _window["ended"] = time.time()
+    # The window's last requests are its own: wait for their answers (the users go on, so
+    # the load stays the same meanwhile).
+    grace = time.monotonic()
+    while _window["in_flight"] > 0 and time.monotonic() - grace < args.ready_timeout:
+        gevent.sleep(0.05)
+    steady = window_snapshot(TIMELINE, seconds)
+    steady["unanswered"] = _window["in_flight"]
     print("@@steady-end", flush=True)
     steady["generator_cpu"] = time.process_time() - cpu0
     exceptions = [
@@ -486,6 +577,7 @@ def main() -> int:
                 "ramp_exceptions": ramp_exceptions,
                 "notes": NOTES,
                 "repos_left": len(_repos),
+                "timeline": TIMELINE,
             },
             out,
             indent=1,

@@ -13,6 +13,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5  # behind a load balancer that keeps connections open
 accesslog = "-"
+# The combined format, then the worker's pid and the time taken in milliseconds.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s ms=%(M)s'
 errorlog = "-"
 # One control socket per deployment (the default, in $HOME, is shared by every gunicorn
 # the user runs).
