@@ -33,7 +33,13 @@ from governance.models import Component, Department
 from governance.selectors import visible_components, within_visible
 from releases.enums import GateStatus, ReleaseState
 from releases.models import FindingTally, Release, SyncState
-from reviews.enums import PENDING_TICKET_STATES, SignOffStatus, SubmissionState, TicketState
+from reviews.enums import (
+    DECIDABLE_SUBMISSION_STATES,
+    PENDING_TICKET_STATES,
+    SignOffStatus,
+    SubmissionState,
+    TicketState,
+)
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.enums import FINISHED_STATUSES, Severity, TriageState
 from scans.models import Finding, ScanRun
@@ -272,6 +278,7 @@ def portfolio_queryset(user, filters: PortfolioFilters) -> QuerySet[Component]:
         qs = qs.filter(
             pk__in=ReviewTicket.objects.filter(
                 submission__in=latest_submissions(user),
+                submission__state__in=DECIDABLE_SUBMISSION_STATES,
                 department__slug=filters.waiting_on,
                 state__in=PENDING_TICKET_STATES,
             ).values("submission__component_id")
@@ -408,7 +415,9 @@ def portfolio_counters(user) -> Counters:
         user,
     ).aggregate(n=Sum("n", default=0))["n"]
     pending = ReviewTicket.objects.filter(
-        submission__in=latest_submissions(user), state__in=PENDING_TICKET_STATES
+        submission__in=latest_submissions(user),
+        submission__state__in=DECIDABLE_SUBMISSION_STATES,
+        state__in=PENDING_TICKET_STATES,
     ).count()
     return Counters(
         components=sum(by_stage.values()),

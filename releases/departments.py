@@ -49,17 +49,16 @@ from releases.dashboard import Fragments, Moment
 from releases.enums import SyncStatus
 from releases.models import FindingTally, Release, SyncState
 from reviews.enums import (
+    DECIDABLE_SUBMISSION_STATES,
     PENDING_TICKET_STATES,
     Decision,
     SignOffStatus,
-    SubmissionState,
     TicketState,
 )
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.enums import FindingKind, TriageState
 
 OPEN_TICKET_STATES = [*PENDING_TICKET_STATES, TicketState.CHANGES_REQUESTED]
-UNDER_REVIEW = [SubmissionState.IN_REVIEW, SubmissionState.CHANGES_REQUESTED]
 DECIDED_TICKET_STATES = [TicketState.APPROVED, TicketState.CHANGES_REQUESTED, TicketState.REJECTED]
 WEEKS = 12
 
@@ -72,7 +71,7 @@ def _scoped(queryset: QuerySet, user, field: str = "component") -> QuerySet:
 
 def open_tickets() -> QuerySet[ReviewTicket]:
     return ReviewTicket.objects.filter(
-        state__in=OPEN_TICKET_STATES, submission__state__in=UNDER_REVIEW
+        state__in=OPEN_TICKET_STATES, submission__state__in=DECIDABLE_SUBMISSION_STATES
     )
 
 
@@ -163,7 +162,9 @@ class DepartmentCounters:
 def department_counters(department: Department, *, now: datetime) -> DepartmentCounters:
     """The numbers on top of a department's page: two queries."""
     tickets = ReviewTicket.objects.filter(department=department)
-    under_review = Q(state__in=OPEN_TICKET_STATES, submission__state__in=UNDER_REVIEW)
+    under_review = Q(
+        state__in=OPEN_TICKET_STATES, submission__state__in=DECIDABLE_SUBMISSION_STATES
+    )
     counts = tickets.aggregate(
         open=Count("id", filter=under_review),
         waiting=Count("id", filter=under_review & Q(state__in=PENDING_TICKET_STATES)),
@@ -277,7 +278,7 @@ def department_workload(
                 filter=current
                 & Q(
                     ticket__state__in=PENDING_TICKET_STATES,
-                    ticket__submission__state__in=UNDER_REVIEW,
+                    ticket__submission__state__in=DECIDABLE_SUBMISSION_STATES,
                 ),
             ),
             last_decision=Max("created_at"),

@@ -32,7 +32,8 @@ ACTIVE_SUBMISSION_STATES = [
     SubmissionState.CHANGES_REQUESTED,
     SubmissionState.APPROVED,
 ]
-# Reviewers may decide while the submission is open for review.
+# Reviewers may decide while the submission is open for review; once it is approved,
+# rejected or withdrawn, a ticket left open is closed with it and waits on no department.
 DECIDABLE_SUBMISSION_STATES = {SubmissionState.IN_REVIEW, SubmissionState.CHANGES_REQUESTED}
 
 

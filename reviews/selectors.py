@@ -9,9 +9,9 @@ from guardian.shortcuts import get_objects_for_user
 from core.models import AuditEvent
 from reviews.enums import (
     ACTIVE_SUBMISSION_STATES,
+    DECIDABLE_SUBMISSION_STATES,
     PENDING_TICKET_STATES,
     SignOffStatus,
-    SubmissionState,
     TicketState,
 )
 from reviews.models import ReviewTicket, SignOff, Submission
@@ -74,7 +74,7 @@ def reviewer_queue(user) -> QuerySet[ReviewTicket]:
         signable_tickets(user)
         .filter(
             state__in=[*PENDING_TICKET_STATES, TicketState.CHANGES_REQUESTED],
-            submission__state__in=[SubmissionState.IN_REVIEW, SubmissionState.CHANGES_REQUESTED],
+            submission__state__in=DECIDABLE_SUBMISSION_STATES,
         )
         .select_related("department", "submission__component", "submission__submitted_by")
         .annotate(

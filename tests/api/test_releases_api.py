@@ -21,6 +21,8 @@ from governance.services import ComponentDraft, component_create
 from releases.enums import ReleaseState
 from releases.models import GateEvaluation, GatePolicy, Release, Waiver
 from releases.services import release_create, waiver_grant, waiver_revoke
+from reviews.enums import Decision
+from reviews.services import signoff_create
 from scans.models import Finding, ScanRun
 from tests.api.conftest import counts, tickets_by_slug
 from tests.api.test_bad_input import ODD_VALUES
@@ -682,6 +684,28 @@ def test_dashboard_filters_sorting_and_paging(world, api, portfolio):
     alice = api(world.alice).get("/api/dashboard/").json()
     assert sorted(rows_by_slug(alice)) == ["kv-store", "log-agent", "mq-core"]
     assert alice["counters"]["components"] == 3
+
+
+def test_a_rejected_submission_waits_on_no_department(world, api, portfolio):
+    """Its tickets still open are closed with it: neither "reviews pending" nor "waiting
+    on" counts them, as the department pages and the reviewers' queues do not."""
+    mq, kv = portfolio(["mq-core", "kv-store"])
+    signoff_create(
+        ticket=tickets_by_slug(mq.submissions.get())["legal"],
+        actor=world.reviewers["legal"],
+        decision=Decision.REJECT,
+        comment="Contains code licensed from a vendor under NDA.",
+    )
+    admin = api(world.admin)
+
+    body = admin.get("/api/dashboard/").json()
+
+    assert body["counters"]["pending_tickets"] == 4  # kv-store's four; none of mq-core's
+    assert [row["slug"] for row in admin.get("/api/dashboard/?waiting_on=technical").json()[
+        "results"]] == ["kv-store"]  # fmt: skip
+    page = admin.get("/?waiting_on=technical")
+    assert [row.component.slug for row in page.context["rows"]] == ["kv-store"]
+    assert page.context["counters"].pending_tickets == 4
 
 
 @pytest.mark.parametrize(
