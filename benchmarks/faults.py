@@ -40,6 +40,7 @@ the kill. The script exits 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import os
 import random
@@ -83,6 +84,7 @@ ENV = {
     "GATEHOUSE_SCAN_ON_SUBMIT": "1",
     "GATEHOUSE_AUDIT_KEY": secrets.token_hex(32),
     "GATEHOUSE_FINGERPRINT_KEY": secrets.token_hex(32),
+    "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     "LOG_LEVEL": "WARNING",
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
 }

@@ -60,6 +60,7 @@ timings vary with the machine and whatever else runs on it).
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import importlib.util
 import json
@@ -652,6 +653,7 @@ def main() -> int:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "GATEHOUSE_AUDIT_KEY": secrets.token_urlsafe(32),
         "GATEHOUSE_FINGERPRINT_KEY": secrets.token_urlsafe(32),
+        "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"{args.server}/{args.database}",
         "REDIS_URL": args.redis,

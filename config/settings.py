@@ -5,6 +5,9 @@ transport under ``var/``; ``DATABASE_URL`` and ``REDIS_URL`` switch to
 PostgreSQL and Redis.
 """
 
+import base64
+import binascii
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +45,26 @@ def server_key(name: str) -> bytes:
     elif len(value) < 32:
         raise ImproperlyConfigured(f"{name} must be at least 32 characters long.")
     return value.encode()
+
+
+def evidence_seed(name: str) -> bytes:
+    """The 32-byte Ed25519 seed that signs release evidence, from base64 in the
+    environment. Required in production; development derives a fixed (public!) one."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                f"{name} must be set when DEBUG is off "
+                "(python manage.py evidence_key --generate makes one)."
+            )
+        return hashlib.sha256(f"gatehouse-development-{name.lower()}".encode()).digest()
+    try:
+        seed = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        seed = b""
+    if len(seed) != 32:
+        raise ImproperlyConfigured(f"{name} must be the base64 of a 32-byte Ed25519 seed.")
+    return seed
 
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
@@ -404,6 +427,18 @@ CELERY_BEAT_SCHEDULE["anchor-audit-chain"] = {
 # database cannot be tested against guessed passwords. Never change it once set: triage
 # and waivers follow findings by fingerprint.
 GATEHOUSE_FINGERPRINT_KEY = server_key("GATEHOUSE_FINGERPRINT_KEY")
+
+# Release evidence (releases.evidence): each bundle's manifest is signed with this Ed25519
+# key, the base64 of its 32-byte private seed (`python manage.py evidence_key --generate`
+# makes one). Anyone verifies with the public key (the about page, `evidence_key`);
+# public keys of earlier signing keys stay trusted in GATEHOUSE_EVIDENCE_OLD_PUBLIC_KEYS
+# (base64, comma-separated), so bundles signed before a rotation still verify.
+GATEHOUSE_EVIDENCE_KEY = evidence_seed("GATEHOUSE_EVIDENCE_KEY")
+GATEHOUSE_EVIDENCE_OLD_PUBLIC_KEYS = [
+    k.strip()
+    for k in os.environ.get("GATEHOUSE_EVIDENCE_OLD_PUBLIC_KEYS", "").split(",")
+    if k.strip()
+]
 
 # API tokens: how long a new one lasts unless its owner says otherwise, and at most.
 GATEHOUSE_API_TOKEN_DAYS = int(os.environ.get("GATEHOUSE_API_TOKEN_DAYS", "90"))

@@ -8,7 +8,7 @@ the caller may not see is a 404, the same as one that does not exist); writes go
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -19,13 +19,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 import vcs
 from governance.selectors import visible_components
 from releases import dashboard, jobs, rules, selectors, services
-from releases.models import GitJob, Release, SyncState, Waiver
+from releases.enums import ReleaseState
+from releases.evidence.views import download_response
+from releases.models import EvidenceBundle, GitJob, Release, SyncState, Waiver
 from releases.serializers import (
     BackportCreateSerializer,
     DashboardFilterSerializer,
@@ -63,8 +65,12 @@ class ReleaseViewSet(
     lookup_value_regex = ID_REGEX
 
     def get_queryset(self):
-        queryset = selectors.visible_releases(self.request.user).select_related(
-            "component", "created_by"
+        queryset = (
+            selectors.visible_releases(self.request.user)
+            .select_related("component", "created_by")
+            .prefetch_related(
+                Prefetch("evidence", queryset=EvidenceBundle.objects.defer("archive"))
+            )
         )
         if self.action == "list":
             filters = ReleaseFilterSerializer(data=self.request.query_params)
@@ -140,6 +146,49 @@ class ReleaseViewSet(
         job, _ = jobs.publish_request(release=self.get_object(), actor=request.user)
         return job_accepted(request, job)
 
+    @extend_schema(
+        methods=["GET"],
+        parameters=[OpenApiParameter("preview", OpenApiTypes.BOOL, description="The preview.")],
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The bundle: a zip archive."
+            ),
+            404: OpenApiResponse(description="No such bundle (yet)."),
+        },
+        summary="Download the release's evidence bundle (the final one; ?preview=1 for the "
+        "preview of a ready release)",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=None,
+        responses={202: GitJobSerializer, 400: OpenApiResponse(description="Not ready.")},
+        summary="Build a preview of a ready release's bundle, or the missing final bundle of "
+        "a published one (owners and admins), as a background job",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="evidence", url_name="evidence")
+    def evidence(self, request, pk=None):
+        release = self.get_object()
+        if request.method == "POST":
+            if not rules.can_create_release(request.user, release.component):
+                raise PermissionDenied("Only the component's owners and admins build evidence.")
+            preview = release.state != ReleaseState.PUBLISHED
+            job, _ = jobs.evidence_request(release=release, actor=request.user, preview=preview)
+            return job_accepted(request, job)
+        flag = request.query_params.get("preview", "")
+        if flag not in ("", "0", "1", "true", "false"):
+            raise ValidationError({"preview": ["Give 1 or 0."]})
+        preview = flag in ("1", "true")
+        bundle = (
+            EvidenceBundle.objects.filter(release=release, preview=preview)
+            .select_related("release__component")
+            .order_by("-built_at", "-id")
+            .first()
+        )
+        if bundle is None:
+            kind = "preview" if preview else "final evidence bundle"
+            raise NotFound(f"This release has no {kind} (yet).")
+        return download_response(bundle)
+
 
 def job_accepted(request, job: GitJob) -> Response:
     """202 with the job, and its URL in Location: where the client polls."""
@@ -158,7 +207,8 @@ class GitJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         qs = GitJob.objects.filter(
             component__in=visible_components(self.request.user)
         ).select_related("component", "created_by", "release__component",
-                         "release__created_by", "sync_state", "backport")  # fmt: skip
+                         "release__created_by", "sync_state", "backport",
+                         "evidence").defer("evidence__archive")  # fmt: skip
         params = self.request.query_params
         if params.get("component"):
             qs = qs.filter(component__slug=params["component"])

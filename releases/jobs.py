@@ -22,6 +22,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 import vcs
@@ -204,6 +205,24 @@ def backport_request(
     )  # fmt: skip
 
 
+def evidence_request(*, release: Release, actor, preview: bool) -> tuple[GitJob, bool]:
+    """Queue the building of a release's evidence bundle: the final one of a published
+    release (queued by publishing itself, ``actor`` the publisher), or a preview of a
+    ready one (owners and admins). Refuses at once what needs no git to refuse."""
+    from releases.evidence.build import evidence_check
+    from releases.models import EvidenceBundle
+
+    evidence_check(release, actor, preview=preview)
+    if not preview and EvidenceBundle.objects.filter(release=release, preview=False).exists():
+        raise ValidationError({"state": ["The release's evidence bundle is built already."]})
+    kind = "preview" if preview else "final"
+    return _request(
+        kind=GitJob.Kind.EVIDENCE, key=f"evidence:{release.pk}:{kind}",
+        component=release.component, actor=actor, release=release,
+        params={"preview": preview},
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -264,7 +283,21 @@ def _backport(job: GitJob, hooks: JobHooks) -> None:
     )  # fmt: skip
 
 
-_RUNNERS = {GitJob.Kind.PUBLISH: _publish, GitJob.Kind.SYNC: _sync, GitJob.Kind.BACKPORT: _backport}
+def _evidence(job: GitJob, hooks: JobHooks) -> None:
+    from releases.evidence.build import evidence_build
+
+    evidence_build(
+        release=job.release, actor=job.created_by, preview=job.params.get("preview", False),
+        job=hooks,
+    )  # fmt: skip
+
+
+_RUNNERS = {
+    GitJob.Kind.PUBLISH: _publish,
+    GitJob.Kind.SYNC: _sync,
+    GitJob.Kind.BACKPORT: _backport,
+    GitJob.Kind.EVIDENCE: _evidence,
+}
 
 
 def git_jobs_requeue_stalled() -> dict[str, int]:
@@ -290,4 +323,32 @@ def git_jobs_requeue_stalled() -> dict[str, int]:
     )  # fmt: skip
     batch = list(pruned.values_list("pk", flat=True)[:10000])
     counts["pruned"] = GitJob.objects.filter(pk__in=batch).delete()[0] if batch else 0
+    counts["evidence"] = _request_missing_evidence()
     return counts
+
+
+def _request_missing_evidence(limit: int = 20) -> int:
+    """Published releases with no final bundle and no evidence job at all (the publish
+    committed, its worker died before queueing the job): queue it. A job that failed
+    stays failed, with its reasons on the release page, until someone asks again."""
+    from releases.models import EvidenceBundle
+
+    jobs = GitJob.objects.filter(kind=GitJob.Kind.EVIDENCE, release=OuterRef("pk"))
+    bundles = EvidenceBundle.objects.filter(release=OuterRef("pk"), preview=False)
+    missing = (
+        Release.objects.filter(state=ReleaseState.PUBLISHED)
+        .exclude(external_commit="")
+        .exclude(Exists(jobs))
+        .exclude(Exists(bundles))
+        .select_related("component")
+        .order_by("published_at")[:limit]
+    )
+    queued = 0
+    for release in missing:
+        try:
+            evidence_request(release=release, actor=None, preview=False)
+        except (ValidationError, PermissionDenied) as exc:
+            log.warning("release #%s: no evidence bundle can be built: %s", release.pk, exc)
+            continue
+        queued += 1
+    return queued

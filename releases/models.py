@@ -18,6 +18,11 @@ class GatePolicy(models.Model):
         Component, null=True, blank=True, on_delete=models.CASCADE, related_name="gate_policy"
     )
     gates = models.JSONField(default=list, help_text="Gate keys, e.g. reviews, scan, licensing.")
+    export_notice = models.BooleanField(
+        default=False,
+        help_text="Publishing adds the generated NOTICE (the evidence bundle's) to the exported "
+        "tree, unless the open scope has a NOTICE of its own.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -263,6 +268,7 @@ class GitJob(models.Model):
         PUBLISH = "publish", "Publish"
         SYNC = "sync", "Sync"
         BACKPORT = "backport", "Back-port"
+        EVIDENCE = "evidence", "Evidence bundle"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -302,6 +308,9 @@ class GitJob(models.Model):
     backport = models.ForeignKey(
         Backport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    evidence = models.ForeignKey(
+        "EvidenceBundle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
@@ -332,3 +341,51 @@ class GitJob(models.Model):
     @property
     def live(self) -> bool:
         return self.status in self.LIVE
+
+
+class EvidenceBundle(models.Model):
+    """A release's evidence, as one signed archive (``releases.evidence``): what was
+    published, who approved what on which commit, what the scans found and how each
+    finding was settled, the waivers in force, the NOTICE and the bills of materials, and
+    the audit events with their seals. The final bundle is built once, when the release
+    is published, and never changes; a ready release may have a preview (marked so in
+    its manifest), replaced by each new one."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="evidence")
+    preview = models.BooleanField()
+    #: The zip archive itself: kept in the database, so a backup of the database holds it.
+    archive = models.BinaryField()
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    #: The id of the Ed25519 key that signed the manifest.
+    key_id = models.CharField(max_length=16)
+    #: The signed manifest, as in the archive (for the pages, without unpacking).
+    manifest = models.JSONField()
+    #: The exported tree the manifest names (git's tree id).
+    tree = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+    built_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-built_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release"], condition=Q(preview=False), name="one_final_evidence_bundle"
+            )
+        ]
+
+    def __str__(self) -> str:
+        kind = "preview" if self.preview else "evidence"
+        return f"{kind} of {self.release}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:evidence-download", args=[self.release_id, self.pk])
+
+    @property
+    def filename(self) -> str:
+        component = self.release.component.slug
+        suffix = "-preview" if self.preview else ""
+        return f"{component}-{self.release.version}-evidence{suffix}.zip"

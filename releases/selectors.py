@@ -166,7 +166,8 @@ def _finding_refs(scan: ScanRun, waived: set[str]) -> tuple[gates.FindingRef, ..
     )
 
 
-def _release_scan(release: Release) -> ScanRun | None:
+def release_scan(release: Release) -> ScanRun | None:
+    """The newest scan of the release's commit: the one its gates judge."""
     return (
         ScanRun.objects.filter(component_id=release.component_id, commit=release.commit)
         .order_by("-created_at", "-id")
@@ -178,7 +179,7 @@ def waivable_findings(release: Release, *, now=None, limit: int = 50) -> list[ga
     """The open blocking findings of the release's scan no waiver covers yet: what the
     waiver form offers. Two queries (the release's waivers are not needed)."""
     now = now or timezone.now()
-    scan = _release_scan(release)
+    scan = release_scan(release)
     if scan is None:
         return []
     waived = set(
@@ -197,7 +198,7 @@ def gate_context(release: Release, *, now=None) -> tuple[gates.GateContext, list
     component = release.component
     waivers = active_waivers(component, release, now)
     waived_fingerprints = {w.fingerprint for w in waivers if w.fingerprint}
-    scan = _release_scan(release)
+    scan = release_scan(release)
     roles: dict[str, list[str]] = {}
     for role in ComponentRole.objects.filter(component=component).select_related("user"):
         roles.setdefault(role.role, []).append(role.user.get_username())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -17,7 +18,7 @@ from governance.enums import Stage
 from governance.selectors import visible_components
 from releases.dashboard import DEPARTMENT_CHIPS, SORTS
 from releases.enums import GateStatus, ReleaseState, SyncStatus
-from releases.models import Backport, GitJob, Release, Waiver
+from releases.models import Backport, EvidenceBundle, GitJob, Release, Waiver
 from releases.selectors import visible_releases
 from reviews.serializers import VisibleComponentField
 from scans.enums import ScanStatus
@@ -198,6 +199,23 @@ class GateResultSerializer(serializers.Serializer):
     evidence = EvidenceSerializer(many=True)
 
 
+class EvidenceBundleSerializer(serializers.ModelSerializer):
+    """A stored evidence bundle (the archive itself is at ``download``)."""
+
+    download = serializers.SerializerMethodField(help_text="The zip archive.")
+
+    class Meta:
+        model = EvidenceBundle
+        fields = ["id", "preview", "size", "sha256", "key_id", "tree", "built_at", "download"]
+        read_only_fields = fields
+
+    def get_download(self, bundle: EvidenceBundle) -> str:
+        query = "?preview=1" if bundle.preview else ""
+        path = reverse("api-release-evidence", args=[bundle.release_id]) + query
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
 class ReleaseSerializer(serializers.ModelSerializer):
     component = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     state = serializers.ChoiceField(choices=ReleaseState.choices, read_only=True)
@@ -211,9 +229,24 @@ class ReleaseSerializer(serializers.ModelSerializer):
         fields = [
             "id", "component", "version", "commit", "notes", "state", "gates", "created_by",
             "created_at", "updated_at", "evaluated_at", "published_at", "external_commit",
-            "external_tag",
+            "external_tag", "evidence",
         ]  # fmt: skip
         read_only_fields = fields
+
+    evidence = serializers.SerializerMethodField(
+        help_text="The final evidence bundle of a published release, else the newest "
+        "preview, else null."
+    )
+
+    @extend_schema_field(EvidenceBundleSerializer(allow_null=True))
+    def get_evidence(self, release: Release) -> dict | None:
+        prefetched = getattr(release, "_prefetched_objects_cache", {})
+        if "evidence" in prefetched:
+            bundles = prefetched["evidence"]
+        else:  # one release: one query, never the archives
+            bundles = EvidenceBundle.objects.filter(release=release).defer("archive")
+        chosen = min(bundles, key=lambda b: (b.preview, -b.built_at.timestamp()), default=None)
+        return EvidenceBundleSerializer(chosen, context=self.context).data if chosen else None
 
 
 class WaiverSerializer(serializers.ModelSerializer):
@@ -396,12 +429,13 @@ class GitJobSerializer(serializers.ModelSerializer):
     release = ReleaseSerializer(read_only=True, allow_null=True)
     sync = SyncStateSerializer(source="sync_state", read_only=True, allow_null=True)
     backport = BackportSerializer(read_only=True, allow_null=True)
+    evidence = EvidenceBundleSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = GitJob
         fields = [
             "id", "url", "kind", "status", "step", "component", "params", "attempts",
             "errors", "created_by", "created_at", "started_at", "finished_at", "release",
-            "sync", "backport",
+            "sync", "backport", "evidence",
         ]  # fmt: skip
         read_only_fields = fields

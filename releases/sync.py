@@ -374,6 +374,7 @@ def release_publish(*, release: Release, actor, timeout: float | None = None, jo
         locked.external_tag = tag
         locked.save(update_fields=["state", "published_at", "external_commit", "external_tag",
                                    "updated_at"])  # fmt: skip
+        _queue_evidence(locked, actor)
         audit_record(
             actor=actor, action="release.published", obj=locked,
             after={"repository": component.external_repository.url,
@@ -386,6 +387,14 @@ def release_publish(*, release: Release, actor, timeout: float | None = None, jo
     return locked
 
 
+def _queue_evidence(release: Release, actor) -> None:
+    """The final evidence bundle, built by a job of its own once the publish commits (a
+    failure to build it never undoes a publish; a beat pass mends a lost one)."""
+    from releases.jobs import evidence_request
+
+    transaction.on_commit(lambda: evidence_request(release=release, actor=actor, preview=False))
+
+
 def _build_export(component: Component, release: Release, workspace: Path, parent) -> str:
     """The export commit, checked before anything leaves: raises PublishAborted."""
     if not vcs.ref_commit(workspace, release.commit):
@@ -396,7 +405,12 @@ def _build_export(component: Component, release: Release, workspace: Path, paren
     pairs = export_pairs(component, vcs.list_tree(workspace, release.commit))
     if not pairs:
         raise PublishAborted(["The open scope of this commit is empty: nothing to publish."])
-    tree = vcs.build_export_tree(workspace, commit=release.commit, paths=pairs)
+    from releases.evidence.build import export_extra_files
+
+    tree = vcs.build_export_tree(
+        workspace, commit=release.commit, paths=pairs,
+        extra=export_extra_files(component, release, pairs),
+    )  # fmt: skip
     message = (
         f"Release v{release.version}\n\n{(release.notes or '').strip()}\n\n".lstrip("\n")
         + f"{TRAILER_REV}: {release.commit}\n{TRAILER_RELEASE}: {release.pk}\n"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from releases import views
+from releases.evidence import views as evidence
 
 app_name = "releases"
 urlpatterns = [
@@ -14,6 +15,16 @@ urlpatterns = [
     path("releases/<int:pk>/publish/", views.release_publish, name="release-publish"),
     path("releases/<int:pk>/waivers/", views.waiver_create, name="waiver-create"),
     path("waivers/<int:pk>/revoke/", views.waiver_revoke, name="waiver-revoke"),
+    path("releases/<int:pk>/evidence/", evidence.evidence, name="evidence"),
+    path("releases/<int:pk>/evidence/build/", evidence.evidence_build, name="evidence-build"),
+    path(
+        "releases/<int:pk>/evidence/<int:bundle_pk>/download/",
+        evidence.evidence_download,
+        name="evidence-download",
+    ),
+    path("releases/<int:pk>/evidence/<slug:page>/", evidence.evidence, name="evidence-part"),
+    path("about/", evidence.about, name="about"),
+    path("releases.csv", evidence.releases_csv, name="releases-csv"),
     path("jobs/<int:pk>/", views.git_job, name="git-job"),
     path("departments/", views.department_list, name="departments"),
     path("departments/<slug:slug>/", views.department_detail, name="department"),

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,8 +14,10 @@ from governance.models import Component, Department
 from governance.selectors import component_detail, visible_components
 from releases import charts, dashboard, departments, jobs, rules, selectors, services, summaries
 from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState
+from releases.evidence import read as evidence_read
+from releases.evidence.views import evidence_jobs
 from releases.forms import CancelForm, ReleaseForm, WaiverForm
-from releases.models import Backport, GitJob, Release, SyncState, Waiver
+from releases.models import Backport, EvidenceBundle, GitJob, Release, SyncState, Waiver
 from scans.models import Finding
 
 
@@ -103,6 +105,21 @@ def _release_context(request, release, **forms):
             else None
         ),
         "cancel_form": forms.get("cancel_form") or CancelForm(),
+        **_evidence_context(release, can_manage),
+    }
+
+
+def _evidence_context(release: Release, can_manage: bool) -> dict:
+    bundles = list(evidence_read.bundles(release))
+    live = evidence_jobs(release)
+    final = any(not b.preview for b in bundles)
+    buildable = release.state == ReleaseState.READY or (
+        release.state == ReleaseState.PUBLISHED and not final
+    )
+    return {
+        "bundles": bundles,
+        "evidence_jobs": live,
+        "can_build_evidence": can_manage and buildable and not (live and live[0].live),
     }
 
 
@@ -215,7 +232,15 @@ def component_releases(request, slug):
     component = _component_or_404(request.user, slug)
     context = {
         "component": component,
-        "releases": component.releases.select_related("created_by").order_by("-created_at")[:50],
+        "releases": component.releases.select_related("created_by")
+        .prefetch_related(
+            Prefetch(
+                "evidence",
+                queryset=EvidenceBundle.objects.defer("archive").order_by("preview", "-built_at"),
+                to_attr="bundles",
+            )
+        )
+        .order_by("-created_at")[:50],
         "can_create": rules.can_create_release(request.user, component),
     }
     template = "releases/partials/component_releases.html"

@@ -8,6 +8,7 @@ when that is SQLite), which serve.sh's migrate then finds up to date."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -27,7 +28,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-KEYS = ["SECRET_KEY", "ALLOWED_HOSTS", "GATEHOUSE_AUDIT_KEY", "GATEHOUSE_FINGERPRINT_KEY"]
+KEYS = [
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "GATEHOUSE_AUDIT_KEY",
+    "GATEHOUSE_FINGERPRINT_KEY",
+    "GATEHOUSE_EVIDENCE_KEY",
+]
 
 
 def free_port() -> int:
@@ -80,6 +87,7 @@ def production_env(tmp_path: Path, var: Path, **extra: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "GATEHOUSE_AUDIT_KEY": secrets.token_urlsafe(40),
         "GATEHOUSE_FINGERPRINT_KEY": secrets.token_urlsafe(40),
+        "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         **extra,
     }
 

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -648,8 +648,15 @@ def _check_no_overlap(targets: Sequence[str]) -> None:
                 )
 
 
-def build_export_tree(workspace: Path, *, commit: str, paths: Sequence[tuple[str, str]]) -> str:
-    """The id of a new tree holding ``commit``'s files at their export paths.
+def build_export_tree(
+    workspace: Path,
+    *,
+    commit: str,
+    paths: Sequence[tuple[str, str]],
+    extra: Mapping[str, bytes] | None = None,
+) -> str:
+    """The id of a new tree holding ``commit``'s files at their export paths, and the
+    ``extra`` files (target path -> contents, written as ordinary files, 100644).
 
     ``paths`` are (source path in ``commit``'s tree, target path in the export).
     A source that names a folder carries every file below it. Modes and blob
@@ -673,6 +680,13 @@ def build_export_tree(workspace: Path, *, commit: str, paths: Sequence[tuple[str
         if not below:
             raise PathNotFound(f"'{_display(src)}' is not in commit {sha}.")
         entries.extend((tgt + p[len(src) :], e) for p, e in below)
+    for target, data in (extra or {}).items():
+        blob = _run_ok(
+            workspace, ["hash-object", "-w", "--stdin"], action="Writing a file of the export",
+            stdin=data,
+        )  # fmt: skip
+        entries.append((_check_target(target), _Entry("100644", "blob", _single_sha(
+            blob, action="Writing a file of the export"))))  # fmt: skip
     _check_no_overlap([path for path, _ in entries])
     return _write_tree(workspace, entries, action="Building the export tree")
 

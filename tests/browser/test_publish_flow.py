@@ -11,11 +11,12 @@ approvals sends the review back, and the reviewer sees what changed.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from playwright.sync_api import expect
 
 from governance.services import component_role_set
-from releases.models import Backport, Release
+from releases.models import Backport, EvidenceBundle, Release
 from releases.services import release_create
 from reviews.models import ReviewTicket
 from scans.models import ScanPolicy
@@ -64,6 +65,15 @@ def test_set_external_sync_publish_and_backport_in_the_browser(
     expect(alice.get_by_test_id("published")).to_contain_text("v1.0.0")
     # the open scope, nothing else: the interface and the community files at the top
     assert external_files(external) == {"core/api.py", *COMMUNITY}
+    # The evidence bundle, built as the release was published: downloaded from the page.
+    evidence = alice.get_by_test_id("evidence")
+    expect(evidence).to_contain_text("Final")
+    with alice.expect_download() as caught:
+        evidence.get_by_test_id("evidence-download").click()
+    download = caught.value
+    assert download.suggested_filename == "mq-core-1.0.0-evidence.zip"
+    bundle = EvidenceBundle.objects.get(release=release)
+    assert Path(download.path()).read_bytes() == bytes(bundle.archive)
 
     fix = community_commit(tmp_path, external, {"core/api.py": "# SPDX-License-Identifier: "
                                                 "Apache-2.0\ndef ping():\n    return 2\n"},

@@ -3,6 +3,7 @@ rest, the Content-Security-Policy and production's transport security."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import secrets
@@ -211,6 +212,7 @@ def _production_env(**extra) -> dict:
         "ALLOWED_HOSTS": "gatehouse.example.com",
         "GATEHOUSE_AUDIT_KEY": secrets.token_urlsafe(40),
         "GATEHOUSE_FINGERPRINT_KEY": secrets.token_urlsafe(40),
+        "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "GATEHOUSE_VAR_DIR": extra.pop("var"),
     }
     env.update(extra)
