@@ -3,13 +3,13 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 from releases import gates
-from releases.models import GateEvaluation, GatePolicy, Release, Waiver
+from releases.models import EvidenceBundle, GateEvaluation, GatePolicy, Release, Waiver
 
 
 class GatePolicyForm(forms.ModelForm):
     class Meta:
         model = GatePolicy
-        fields = ["component", "gates"]
+        fields = ["component", "gates", "export_notice"]
 
     def clean_gates(self):
         keys = self.cleaned_data["gates"]
@@ -26,7 +26,7 @@ class GatePolicyForm(forms.ModelForm):
 @admin.register(GatePolicy)
 class GatePolicyAdmin(admin.ModelAdmin):
     form = GatePolicyForm
-    list_display = ["__str__", "updated_at"]
+    list_display = ["__str__", "export_notice", "updated_at"]
 
 
 @admin.register(Release)
@@ -43,3 +43,15 @@ class GateEvaluationAdmin(ReadOnlyAdmin):
 @admin.register(Waiver)
 class WaiverAdmin(ReadOnlyAdmin):
     list_display = ["component", "gate", "finding_label", "owner", "expires_at", "revoked_at"]
+
+
+@admin.register(EvidenceBundle)
+class EvidenceBundleAdmin(ReadOnlyAdmin):
+    """Bundles never change; the archive is downloaded from the release page."""
+
+    list_display = ["release", "preview", "size", "key_id", "built_at"]
+    list_filter = ["preview"]
+    exclude = ["archive"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("archive").select_related("release__component")

@@ -26,14 +26,17 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 from core.audit import event_digest
 from core.models import AuditEvent
 from releases.evidence import signing
-from releases.evidence.build import PARTS
+from releases.evidence.build import PARTS, evidence_build
 from releases.evidence.notice import CopyrightRecord, LicenseRecord, notice_text, year_ranges
 from releases.evidence.views import CSV_COLUMNS
-from releases.models import EvidenceBundle, GitJob
-from releases.services import waiver_grant
+from releases.gates import GATES
+from releases.jobs import git_jobs_requeue_stalled
+from releases.models import EvidenceBundle, GatePolicy, GitJob
+from releases.services import release_create, waiver_grant
 from scans.models import Finding
 from tests.conftest import make_user
 from tests.releases.conftest import SYNC_FILES, git
+from tests.tokens import github_token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -430,3 +433,91 @@ def test_the_component_page_lists_bundles_and_the_portfolio_exports_a_csv(publis
     client.force_login(make_user("nobody"))
     assert b"".join(client.get(reverse("releases:releases-csv")).streaming_content).decode(
     ).strip() == ",".join(CSV_COLUMNS)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- more of it
+
+
+def test_the_policy_switch_adds_the_generated_notice_to_the_exported_tree(
+    ready, django_capture_on_commit_callbacks
+):
+    GatePolicy.objects.create(component=None, gates=list(GATES), export_notice=True)
+    p = ready(HOLDERS)
+    with django_capture_on_commit_callbacks(execute=True):
+        waive_the_vendored_file(p)
+    p.release.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        release = p.publish()
+
+    published_notice = git(p.external, "show", "v1.0.0:NOTICE")
+    assert "Copyright 2019-2022 Acme Corp" in published_notice
+    bundle = EvidenceBundle.objects.get(release=release)
+    files = members(bundle)
+    assert files["NOTICE"].decode().strip() == published_notice.strip()
+    spdx = json.loads(files["tree.spdx.json"])
+    assert "./NOTICE" in {f["fileName"] for f in spdx["files"]}
+    assert bundle.tree == git(p.external, "rev-parse", "v1.0.0^{tree}")
+
+
+def test_a_secret_anywhere_is_in_the_findings_with_its_triage_and_never_its_excerpt(
+    ready, django_capture_on_commit_callbacks
+):
+    token = github_token("evidence secret")
+    p = ready({**HOLDERS, "sharding/deploy.py": f'TOKEN = "{token}"\n'})
+    secret = Finding.objects.get(kind="secret", path="sharding/deploy.py")
+    with django_capture_on_commit_callbacks(execute=True):
+        waive_the_vendored_file(p)
+        waiver_grant(actor=p.world.admin, finding=secret, owner=p.world.alice,
+                     reason="Rotated; the file stays internal.",
+                     expires_at=timezone.now() + timedelta(days=7))  # fmt: skip
+    p.release.refresh_from_db()
+    assert p.release.state == "ready", p.release.blocking_gates
+    with django_capture_on_commit_callbacks(execute=True):
+        release = p.publish()
+
+    files = members(EvidenceBundle.objects.get(release=release))
+    assert token.encode() not in b"".join(files.values())
+    (found,) = [f for f in json.loads(files["findings.json"])["findings"] if f["kind"] == "secret"]
+    assert found["path"] == "sharding/deploy.py" and found["published_path"] is None
+    assert found["excerpt"] == "" and found["waiver"]["reason"].startswith("Rotated")
+
+
+def test_a_bundle_is_built_once_and_a_lost_evidence_job_is_queued_by_the_beat_pass(
+    published, django_capture_on_commit_callbacks
+):
+    p = published()
+    first = EvidenceBundle.objects.get(release=p.release)
+    assert evidence_build(release=p.release, actor=p.world.alice, preview=False) == first
+
+    # The worker died between the publish's commit and queueing the job: no job, no bundle.
+    EvidenceBundle.objects.all().delete()
+    GitJob.objects.filter(kind=GitJob.Kind.EVIDENCE).delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = git_jobs_requeue_stalled()
+    assert counts["evidence"] == 1
+    rebuilt = EvidenceBundle.objects.get(release=p.release)
+    assert rebuilt.tree == first.tree
+    # A job that exists (even failed) is not queued again by the pass.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert git_jobs_requeue_stalled()["evidence"] == 0
+
+
+def test_another_releases_id_does_not_reach_a_bundle(published, client):
+    p = published()
+    bundle = EvidenceBundle.objects.get(release=p.release)
+    other = release_create(component=p.component, actor=p.world.alice, version="1.0.1")
+    client.force_login(p.world.alice)
+
+    url = reverse("releases:evidence-download", args=[other.pk, bundle.pk])
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("releases:evidence", args=[other.pk])).status_code == 200
+
+
+def test_the_about_page_shows_the_public_keys_to_anyone(client, settings):
+    old = signing.public_text(signing.raw_public(signing.private_key(secrets.token_bytes(32))))
+    settings.GATEHOUSE_EVIDENCE_OLD_PUBLIC_KEYS = [old]
+
+    page = client.get(reverse("releases:about")).content.decode()
+
+    assert public_key() in page and old in page
+    assert "earlier key, still trusted" in page
