@@ -38,6 +38,7 @@ from django.utils import timezone
 import vcs
 from governance.models import Component
 from releases.enums import ReleaseState
+from releases.evidence.build import evidence_build
 from releases.models import Release, SyncState, Waiver
 from releases.services import release_create
 from releases.sync import component_sync, release_publish
@@ -180,7 +181,10 @@ class Command(BaseCommand):
             if release is None or release.state == ReleaseState.PUBLISHED:
                 continue
             release = release_publish(release=release, actor=admin)
-            self.stdout.write(f"  {slug} {release.version}: published as {release.external_tag}")
+            # Its evidence at once (the job publishing queued finds it built).
+            bundle = evidence_build(release=release, actor=admin, preview=False)
+            self.stdout.write(f"  {slug} {release.version}: published as {release.external_tag}, "
+                              f"evidence bundle of {bundle.size:,} bytes")  # fmt: skip
         # A release candidate of the published rpc-interfaces code, for partners to test:
         # ready, waiting for someone to press Publish.
         rpc = components["rpc-interfaces"]
