@@ -34,6 +34,8 @@ KIND_LABELS = {
     "dependency": ("dependency finding", "dependency findings"),
 }
 EVIDENCE_LIMIT = 5
+#: Rules of findings that block in a published file whatever severity the scan gave them.
+DENIED_RULES = ("denied-license", "denied-dependency")
 
 
 # --------------------------------------------------------------------------- context
@@ -267,16 +269,14 @@ def _needs_plan(ctx: GateContext) -> Outcome | None:
 def _judged(ctx: GateContext) -> list[FindingRef]:
     """The findings the gates hold against the release: a secret wherever it is (the
     history leaks it), anything else only when it is about what is published. An internal
-    reference or a denied license in a published file blocks whatever severity the scan
-    gave it (the scan judged the scope of its day; the plan is today's)."""
+    reference, a denied license or a denied dependency in a published file blocks whatever
+    severity the scan gave it (the scan judged the scope of its day; the plan is today's)."""
     judged = []
     for f in ctx.findings:
         if f.kind == "secret":
             judged.append(f)
         elif ctx.exported(f):
-            if f.severity != "blocking" and (
-                f.kind == "internal_ref" or f.rule == "denied-license"
-            ):
+            if f.severity != "blocking" and (f.kind == "internal_ref" or f.rule in DENIED_RULES):
                 f = replace(f, severity="blocking")
             judged.append(f)
     return judged
@@ -384,7 +384,8 @@ def _is_top_level_license_file(path: str) -> bool:
 @gate("licensing", "Licensing")
 def licensing_gate(ctx: GateContext) -> Outcome:
     """The component's license agrees with its LICENSE file and with the file headers in the
-    open scope, and no denied license is in the open scope."""
+    open scope, and no denied license is in the open scope, nor a manifest declaring a
+    dependency the policy denies (by name or ecosystem)."""
     problem = _needs_complete_scan(ctx) or _needs_plan(ctx)
     if problem:
         return problem
@@ -404,6 +405,7 @@ def licensing_gate(ctx: GateContext) -> Outcome:
     ]
     denied = [f for f in judged if f.rule == "denied-license" and f.severity == "blocking"]
     mismatched = [f for f in judged if f.rule == "license-mismatch"]
+    denied_deps = [f for f in judged if f.rule == "denied-dependency" and f.severity == "blocking"]
     if not files:
         problems.append(
             "no LICENSE file with a recognised license at the top of the published tree"
@@ -428,13 +430,34 @@ def licensing_gate(ctx: GateContext) -> Outcome:
             f"with {ctx.component_license}"
         )
         evidence.extend(mismatched)
+    if denied_deps:
+        problems.append(_denied_dependencies(denied_deps))
+        evidence.extend(denied_deps)
     if problems:
         return blocked("Licensing: " + "; ".join(problems) + ".", *_finding_evidence(evidence))
     return passed(
         f"The published LICENSE and headers agree with {ctx.component_license}; "
-        "no denied license is published.",
+        "no denied license or denied dependency is published.",
         Evidence(f"Scan of {ctx.commit[:10]}", ctx.scan.url),
     )
+
+
+def _denied_dependencies(findings: list[FindingRef]) -> str:
+    """The licensing gate's words for denied dependencies, e.g. "1 denied dependency is
+    declared in the published tree: core/package.json:3: npm dependency left-pad 1.3.0
+    (runtime) is denied by the policy: left-pad is denied" (the detector's message names
+    the dependency and the reason)."""
+    head = _plural(len(findings), "denied dependency is", "denied dependencies are")
+    shown = [f"{f.where}: {f.message}" for f in findings[:EVIDENCE_LIMIT]]
+    if len(findings) > EVIDENCE_LIMIT:
+        shown.append(f"and {len(findings) - EVIDENCE_LIMIT} more")
+    waiting = sum(1 for f in findings if f.awaiting)
+    note = (
+        f" ({waiting} set aside by one reviewer, awaiting a second one's confirmation)"
+        if waiting
+        else ""
+    )
+    return f"{head} declared in the published tree{note}: {'; '.join(shown)}"
 
 
 @gate("community", "Community files")

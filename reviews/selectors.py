@@ -3,7 +3,9 @@ with the number of rows (related rows are joined or prefetched)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
 from guardian.shortcuts import get_objects_for_user
 
 from core.models import AuditEvent
@@ -15,6 +17,9 @@ from reviews.enums import (
     TicketState,
 )
 from reviews.models import ReviewTicket, SignOff, Submission
+from scans.detectors.dependencies import RULE_DECLARED, RULE_DENIED
+from scans.enums import KIND_DEPARTMENT, FindingKind, ScanStatus
+from scans.models import Finding, ScanRun
 
 
 def visible_submissions(user) -> QuerySet[Submission]:
@@ -162,3 +167,74 @@ def live_submission(component) -> Submission | None:
         .select_related("submitted_by")
         .first()
     )
+
+
+#: Rows of the technical ticket's dependency table; the rest are counted, not listed.
+DEPENDENCY_ROWS = 500
+#: Scans whose findings list the declared dependencies (a failed scan's list is not one).
+_LISTING_STATUSES = (ScanStatus.DONE, ScanStatus.INCOMPLETE)
+
+
+@dataclass
+class DependencyTable:
+    """The declared dependencies of one finished scan, denied ones first, then by manifest
+    and line. ``scan`` is None when no scan of the commit has finished yet."""
+
+    scan: ScanRun | None = None
+    rows: list[Finding] = field(default_factory=list)
+    total: int = 0
+    #: A newer scan of the commit is still queued or running (or failed).
+    newer: ScanRun | None = None
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def shows_dependencies(ticket: ReviewTicket) -> bool:
+    """Whether the ticket's department is the one that reads dependency findings (the
+    technical department by default, scans.enums.DEPARTMENT_KINDS)."""
+    return KIND_DEPARTMENT.get(FindingKind.DEPENDENCY) == ticket.department.slug
+
+
+def ticket_dependencies(
+    ticket: ReviewTicket, *, latest: ScanRun | None, limit: int = DEPENDENCY_ROWS
+) -> DependencyTable:
+    """The dependency table of the ticket page, from the submission's latest finished scan
+    at its commit. ``latest`` is the newest scan of that commit as the page already read it
+    (scans.selectors.latest_scan, which also keeps out scans of a repository another
+    component holds): when it has finished it is used as is, else one query finds the
+    newest finished one of the same repository, commit and component. The rows and their
+    total are one query (a window count), however many there are."""
+    if latest is None:
+        return DependencyTable()
+    scan, newer = latest, None
+    if latest.status not in _LISTING_STATUSES:
+        submission = ticket.submission
+        newer = latest
+        scan = (
+            ScanRun.objects.filter(
+                repository=submission.repository_id,
+                commit=submission.commit,
+                component=submission.component_id,
+                status__in=_LISTING_STATUSES,
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if scan is None:
+            return DependencyTable(newer=newer)
+    rows = list(
+        Finding.objects.filter(
+            scan=scan, kind=FindingKind.DEPENDENCY, rule__in=[RULE_DECLARED, RULE_DENIED]
+        )
+        .annotate(
+            total=Window(Count("id")),
+            denied_first=Case(
+                When(rule=RULE_DENIED, then=Value(0)), default=Value(1), output_field=IntegerField()
+            ),
+        )
+        .only("pk", "path", "line", "rule", "severity", "state", "message", "data")
+        .order_by("denied_first", "path", "line", "id")[:limit]
+    )
+    return DependencyTable(scan=scan, rows=rows, total=rows[0].total if rows else 0, newer=newer)

@@ -278,6 +278,10 @@ def _ticket_context(request, ticket, decision_form=None, comment_form=None):
     )  # fmt: skip
     return {
         "scan": scan,
+        # Only the department that reads dependency findings (technical) gets the table.
+        "dependencies": selectors.ticket_dependencies(ticket, latest=scan)
+        if selectors.shows_dependencies(ticket)
+        else None,
         "findings": list(
             findings_for_department(scan, ticket.department.slug).order_by(
                 SEVERITY_RANK, "state", "path", "line"

@@ -5,6 +5,7 @@ from core.models import TimeStampedModel
 from governance.models import Component, Repository
 from scans.detectors.base import Policy
 from scans.enums import FindingKind, ScanStatus, Severity, TriageState
+from scans.policy import validate_denied_dependencies, validate_denied_ecosystems
 
 
 class ScanPolicy(models.Model):
@@ -16,6 +17,14 @@ class ScanPolicy(models.Model):
     internal_patterns = models.JSONField(default=list, blank=True)
     licenses_allowed = models.JSONField(default=list, blank=True)
     licenses_denied = models.JSONField(default=list, blank=True)
+    #: Denied dependencies, ``name`` (any ecosystem) or ``ecosystem:name``, and whole
+    #: ecosystems: a declared one blocks (scans.detectors.dependencies.DenyList).
+    dependencies_denied = models.JSONField(
+        default=list, blank=True, validators=[validate_denied_dependencies]
+    )
+    dependency_ecosystems_denied = models.JSONField(
+        default=list, blank=True, validators=[validate_denied_ecosystems]
+    )
     #: A secret in a test or test resource that is not in a provider's own format.
     fixture_severity = models.CharField(
         max_length=10, choices=Severity.choices, default=Severity.WARNING
@@ -36,6 +45,8 @@ class ScanPolicy(models.Model):
             internal_patterns=tuple(self.internal_patterns),
             licenses_allowed=tuple(self.licenses_allowed),
             licenses_denied=tuple(self.licenses_denied),
+            dependencies_denied=tuple(self.dependencies_denied),
+            dependency_ecosystems_denied=tuple(self.dependency_ecosystems_denied),
             fixture_severity=self.fixture_severity,
         )
 

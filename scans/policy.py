@@ -8,10 +8,12 @@ import yaml
 from django.core.exceptions import ValidationError
 
 from governance.validators import normalize_spdx_expression
+from scans.detectors.dependencies import parse_denied_dependency, parse_denied_ecosystem
 
 SHAPE: dict[str, set[str]] = {
     "internal_references": {"domains", "packages", "email_domains", "patterns"},
     "licenses": {"allowed", "denied"},
+    "dependencies": {"denied", "ecosystems_denied"},
     "secrets": {"fixture_severity"},
 }
 SEVERITIES = ("info", "warning", "blocking")
@@ -25,9 +27,57 @@ def _strings(value, where: str) -> list[str]:
     return [v.strip() for v in value]
 
 
+def _entries(value, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{where} must be a list.")
+    for entry in value:
+        if not isinstance(entry, str):
+            raise ValidationError(
+                f"{where}: {entry!r} is not a name (quote an entry YAML would read otherwise)."
+            )
+    return value
+
+
+def normalize_denied_dependencies(value, where: str = "dependencies.denied") -> list[str]:
+    """The policy's denied dependency names, checked one by one (ValidationError naming the
+    first bad entry and why), each as ``name`` or ``ecosystem:name`` with the ecosystem in
+    lower case."""
+    normalized = []
+    for entry in _entries(value, where):
+        try:
+            ecosystem, name = parse_denied_dependency(entry)
+        except ValueError as exc:
+            raise ValidationError(f"{where}: {entry!r} {exc}.") from exc
+        normalized.append(f"{ecosystem}:{name}" if ecosystem else name)
+    return normalized
+
+
+def normalize_denied_ecosystems(value, where: str = "dependencies.ecosystems_denied") -> list[str]:
+    """The policy's denied ecosystems, lower case; ValidationError naming an unknown one."""
+    normalized = []
+    for entry in _entries(value, where):
+        try:
+            normalized.append(parse_denied_ecosystem(entry))
+        except ValueError as exc:
+            raise ValidationError(f"{where}: {entry!r} {exc}.") from exc
+    return normalized
+
+
+def validate_denied_dependencies(value) -> None:
+    """Model field validator (the admin's form): the same checks as the YAML reader."""
+    normalize_denied_dependencies(value, "Denied dependencies")
+
+
+def validate_denied_ecosystems(value) -> None:
+    normalize_denied_ecosystems(value, "Denied dependency ecosystems")
+
+
 def parse_policy_yaml(text: str) -> dict[str, list[str] | str]:
     """Return the ScanPolicy fields from YAML text, or raise ValidationError saying what is
-    wrong (unknown keys, wrong types, bad regexes, unknown license ids)."""
+    wrong (unknown keys, wrong types, bad regexes, unknown license ids, malformed dependency
+    names, unknown ecosystems)."""
     try:
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -48,6 +98,7 @@ def parse_policy_yaml(text: str) -> dict[str, list[str] | str]:
             )
     refs = document.get("internal_references") or {}
     licenses = document.get("licenses") or {}
+    dependencies = document.get("dependencies") or {}
     fixture_severity = (document.get("secrets") or {}).get("fixture_severity", "warning")
     if fixture_severity not in SEVERITIES:
         raise ValidationError(f"secrets.fixture_severity must be one of {', '.join(SEVERITIES)}.")
@@ -60,6 +111,10 @@ def parse_policy_yaml(text: str) -> dict[str, list[str] | str]:
         "internal_patterns": _strings(refs.get("patterns"), "internal_references.patterns"),
         "licenses_allowed": _strings(licenses.get("allowed"), "licenses.allowed"),
         "licenses_denied": _strings(licenses.get("denied"), "licenses.denied"),
+        "dependencies_denied": normalize_denied_dependencies(dependencies.get("denied")),
+        "dependency_ecosystems_denied": normalize_denied_ecosystems(
+            dependencies.get("ecosystems_denied")
+        ),
         "fixture_severity": fixture_severity,
     }
     for pattern in fields["internal_patterns"]:

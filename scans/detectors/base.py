@@ -66,6 +66,12 @@ class Policy:
     internal_patterns: Sequence[str] = ()
     licenses_allowed: Sequence[str] = ()
     licenses_denied: Sequence[str] = ()
+    #: Dependency names the company will not publish against: ``name`` (any ecosystem) or
+    #: ``ecosystem:name`` (``npm:left-pad``, ``pypi:pycrypto``, ``maven:group:artifact``);
+    #: see scans.detectors.dependencies.DenyList for how names are compared.
+    dependencies_denied: Sequence[str] = ()
+    #: Whole ecosystems denied ("npm"): every dependency declared in one is denied.
+    dependency_ecosystems_denied: Sequence[str] = ()
     #: The severity of a secret in a test or test resource that is not in a provider's own
     #: format (a made-up password, a test TLS key): "warning" unless the policy says.
     fixture_severity: str = "warning"

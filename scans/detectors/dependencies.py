@@ -7,6 +7,10 @@ dependency is what the file declares, with the version or version range as writt
 (Maven ``${properties}`` are filled in from the same pom where they are defined). The
 findings feed the SBOM later, so every one carries name, version, ecosystem and scope.
 
+The policy may deny dependencies by name or whole ecosystems (``DenyList``): a denied one
+is reported as a blocking ``denied-dependency`` finding instead of an informational
+``declared-dependency`` one, with the same data and the reason in its message.
+
 A manifest that cannot be read is reported once, as a warning, instead of failing the scan.
 """
 
@@ -16,8 +20,9 @@ import json
 import re
 import tomllib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from xml.parsers import expat
 
 from scans.detectors.base import Finding, Kind, Policy, Severity
@@ -25,7 +30,10 @@ from scans.detectors.base import Finding, Kind, Policy, Severity
 BINARY_SNIFF_BYTES = 8 * 1024
 
 RULE_DECLARED = "declared-dependency"
+RULE_DENIED = "denied-dependency"
 RULE_UNPARSEABLE = "unparseable-manifest"
+#: The ecosystems the parsers below report, as a policy names them.
+ECOSYSTEMS = ("go", "maven", "npm", "pypi")
 
 _REQUIREMENTS_NAME = re.compile(r"^requirements.*\.(?:txt|in)$", re.IGNORECASE)
 _DEV_REQUIREMENTS = re.compile(r"dev|test", re.IGNORECASE)
@@ -488,6 +496,116 @@ def _go_require(parsed: _Parsed, entry: str, number: int, indirect: bool) -> Non
     parsed.dependencies.append(Dependency(path, parts[1], scope, number, {"indirect": indirect}))
 
 
+# ---------------------------------------------------------------------------- policy
+
+_PYPI_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_NPM_NAME = re.compile(r"^(?:@[A-Za-z0-9][\w.~-]*/)?[A-Za-z0-9_.~-][\w.~-]*$")
+_MAVEN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_GO_PATH = re.compile(r"^[A-Za-z0-9._~+-]+(?:/[A-Za-z0-9._~+-]+)*$")
+_NAME_SHAPES = {
+    "pypi": (_PYPI_NAME, "is not a PyPI project name"),
+    "npm": (_NPM_NAME, "is not an npm package name (name or @scope/name)"),
+    "go": (_GO_PATH, "is not a Go module path"),
+}
+
+
+def parse_denied_dependency(entry: str) -> tuple[str | None, str]:
+    """``(ecosystem, name)`` of a policy entry ``name`` or ``ecosystem:name``; the ecosystem
+    is None for a bare name (denied in every ecosystem). Raises ValueError saying what is
+    wrong: empty, whitespace, an unknown ecosystem, a name that ecosystem cannot have.
+
+    Any ``:`` makes the part before it an ecosystem, so a Maven coordinate is written
+    ``maven:group:artifact`` (a bare ``junit:junit`` is refused, as a typo like
+    ``nmp:left-pad`` must be)."""
+    text = entry.strip()
+    if not text:
+        raise ValueError("is empty")
+    if any(c.isspace() for c in text):
+        raise ValueError("contains whitespace")
+    prefix, colon, name = text.partition(":")
+    if not colon:
+        return None, text
+    ecosystem = prefix.lower()
+    if ecosystem not in ECOSYSTEMS:
+        raise ValueError(
+            f"names an unknown ecosystem {prefix!r} (known: {', '.join(ECOSYSTEMS)}; "
+            "a Maven coordinate is written maven:group:artifact)"
+        )
+    if not name:
+        raise ValueError(f"names no dependency after {prefix}:")
+    if ecosystem == "maven":
+        parts = name.split(":")
+        if len(parts) != 2 or not all(_MAVEN_ID.match(p) for p in parts):
+            raise ValueError("is not a Maven coordinate maven:groupId:artifactId")
+    else:
+        shape, problem = _NAME_SHAPES[ecosystem]
+        if not shape.match(name):
+            raise ValueError(problem)
+    return ecosystem, name
+
+
+def parse_denied_ecosystem(entry: str) -> str:
+    """The ecosystem a policy entry names, lower case; ValueError when it is unknown."""
+    ecosystem = entry.strip().lower()
+    if ecosystem not in ECOSYSTEMS:
+        raise ValueError(f"is not a known ecosystem (known: {', '.join(ECOSYSTEMS)})")
+    return ecosystem
+
+
+def _match_key(ecosystem: str, name: str) -> str:
+    """How names are compared within an ecosystem. PyPI names are compared canonically
+    (PEP 503: "Foo_Bar", "foo.bar" and "foo-bar" name one project, as do "PyCrypto" and
+    "pycrypto"); npm, Maven and Go names case-sensitively, as their registries keep them
+    (npm's legacy mixed-case packages, Maven coordinates and Go module paths are all
+    case-sensitive)."""
+    return canonical_pypi_name(name) if ecosystem == "pypi" else name
+
+
+@dataclass(frozen=True)
+class DenyList:
+    """The policy's denied dependencies, ready to match: per ecosystem, the match keys of
+    the names denied there (a bare name is denied in each ecosystem)."""
+
+    ecosystems: frozenset[str]
+    names: dict[str, frozenset[str]]
+
+    @classmethod
+    def from_policy(cls, policy: Policy) -> DenyList:
+        return _deny_list(
+            tuple(policy.dependencies_denied), tuple(policy.dependency_ecosystems_denied)
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.ecosystems or any(self.names.values()))
+
+    def reason(self, ecosystem: str, name: str) -> str | None:
+        """Why the policy denies ``name`` of ``ecosystem``, or None when it does not."""
+        if ecosystem in self.ecosystems:
+            return f"the {ecosystem} ecosystem is denied"
+        if _match_key(ecosystem, name) in self.names.get(ecosystem, ()):
+            return f"{name} is denied"
+        return None
+
+
+@lru_cache(maxsize=8)
+def _deny_list(denied: Sequence[str], ecosystems: Sequence[str]) -> DenyList:
+    # The policy was validated when it was saved (scans.policy); an entry that is not well
+    # formed anyway (written around the validation) still denies what it literally names
+    # rather than failing every scan: "junit:junit" then matches Maven's junit:junit.
+    names: dict[str, set[str]] = {e: set() for e in ECOSYSTEMS}
+    for entry in denied:
+        try:
+            ecosystem, name = parse_denied_dependency(entry)
+        except ValueError:
+            ecosystem, name = None, entry.strip()
+        for target in (ecosystem,) if ecosystem else ECOSYSTEMS:
+            names[target].add(_match_key(target, name))
+    return DenyList(
+        ecosystems=frozenset(e.strip().lower() for e in ecosystems),
+        names={e: frozenset(keys) for e, keys in names.items()},
+    )
+
+
 # ---------------------------------------------------------------------------- detector
 
 
@@ -512,7 +630,7 @@ class DependencyDetector:
     """Dependencies declared in package manifests, one finding per declaration."""
 
     kind = Kind.DEPENDENCY
-    version = "1"
+    version = "2"  # 2: denied dependencies (policy) are blocking denied-dependency findings
 
     def scan(self, data: bytes, *, filename: str, policy: Policy) -> list[Finding]:
         name = filename.rsplit("/", 1)[-1]
@@ -526,7 +644,10 @@ class DependencyDetector:
             line = getattr(exc, "line", 0)
             return [_unparseable(name, ecosystem, str(exc), line)]
         text_lines = data.decode("utf-8", errors="replace").splitlines()
-        findings = [_declared(parsed.ecosystem, dep, text_lines) for dep in parsed.dependencies]
+        deny = DenyList.from_policy(policy)
+        findings = [
+            _declared(parsed.ecosystem, dep, text_lines, deny) for dep in parsed.dependencies
+        ]
         if parsed.problems:
             first = parsed.problems[0]
             more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
@@ -534,15 +655,22 @@ class DependencyDetector:
         return findings
 
 
-def _declared(ecosystem: str, dep: Dependency, text_lines: list[str]) -> Finding:
+def _declared(ecosystem: str, dep: Dependency, text_lines: list[str], deny: DenyList) -> Finding:
+    """One declaration; blocking, with the reason, when the policy denies it. The rule
+    differs (so a triage of the denied finding is its own) but the identity and the data
+    are the same: the SBOM reads either."""
     excerpt = text_lines[dep.line - 1].strip()[:200] if 0 < dep.line <= len(text_lines) else ""
     version = f" {dep.version}" if dep.version else ""
+    message = f"{ecosystem} dependency {dep.name}{version} ({dep.scope})"
+    denied = deny.reason(ecosystem, dep.name) if deny else None
+    if denied:
+        message = f"{message} is denied by the policy: {denied}"
     return Finding(
         kind=Kind.DEPENDENCY,
-        rule=RULE_DECLARED,
-        severity=Severity.INFO,
+        rule=RULE_DENIED if denied else RULE_DECLARED,
+        severity=Severity.BLOCKING if denied else Severity.INFO,
         line=dep.line,
-        message=f"{ecosystem} dependency {dep.name}{version} ({dep.scope})",
+        message=message,
         excerpt=excerpt,
         identity=f"{ecosystem}:{dep.name}",
         data={
