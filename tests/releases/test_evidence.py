@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
 import secrets
@@ -521,3 +522,10 @@ def test_the_about_page_shows_the_public_keys_to_anyone(client, settings):
 
     assert public_key() in page and old in page
     assert "earlier key, still trusted" in page
+
+
+def test_the_readme_names_the_demo_public_key():
+    seed = hashlib.sha256(b"gatehouse-development-gatehouse_evidence_key").digest()
+    public = signing.raw_public(signing.private_key(seed))
+    readme = (ROOT / "README.md").read_text()
+    assert signing.public_text(public) in readme and signing.key_id(public) in readme
