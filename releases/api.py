@@ -174,6 +174,8 @@ class ReleaseViewSet(
             preview = release.state != ReleaseState.PUBLISHED
             job, _ = jobs.evidence_request(release=release, actor=request.user, preview=preview)
             return job_accepted(request, job)
+        if not rules.can_read_evidence(request.user, release.component):
+            raise NotFound("Not found, or not yours to see.")
         flag = request.query_params.get("preview", "")
         if flag not in ("", "0", "1", "true", "false"):
             raise ValidationError({"preview": ["Give 1 or 0."]})

@@ -105,7 +105,11 @@ def _release_context(request, release, **forms):
             else None
         ),
         "cancel_form": forms.get("cancel_form") or CancelForm(),
-        **_evidence_context(release, can_manage),
+        **(
+            _evidence_context(release, can_manage)
+            if rules.can_read_evidence(user, release.component)
+            else {"no_evidence": True}
+        ),
     }
 
 
@@ -242,6 +246,7 @@ def component_releases(request, slug):
         )
         .order_by("-created_at")[:50],
         "can_create": rules.can_create_release(request.user, component),
+        "shows_evidence": rules.can_read_evidence(request.user, component),
     }
     template = "releases/partials/component_releases.html"
     if not request.htmx:

@@ -20,10 +20,15 @@ from releases.models import EvidenceBundle, GitJob, Release
 
 
 def _release_or_404(user, pk) -> Release:
+    """The release, if ``user`` may read its evidence; else a 404 as for a release that
+    does not exist."""
     try:
-        return selectors.release_detail(user, pk)
+        release = selectors.release_detail(user, pk)
     except Release.DoesNotExist as exc:
         raise Http404("Not found, or not yours to see.") from exc
+    if not rules.can_read_evidence(user, release.component):
+        raise Http404("Not found, or not yours to see.")
+    return release
 
 
 @login_required

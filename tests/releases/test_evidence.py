@@ -529,3 +529,22 @@ def test_the_readme_names_the_demo_public_key():
     public = signing.raw_public(signing.private_key(seed))
     readme = (ROOT / "README.md").read_text()
     assert signing.public_text(public) in readme and signing.key_id(public) in readme
+
+
+def test_a_community_role_sees_the_release_but_not_its_evidence(published, client, api):
+    """PMC members see the component (and the release page), not its review: the bundle
+    holds the justification, the comments and every secret's whereabouts."""
+    p = published()
+    bundle = EvidenceBundle.objects.get(release=p.release)
+    client.force_login(p.state.pmc)
+
+    page = client.get(p.release.get_absolute_url())
+    assert page.status_code == 200 and 'data-testid="evidence"' not in page.content.decode()
+    assert client.get(bundle.get_absolute_url()).status_code == 404
+    assert client.get(reverse("releases:evidence", args=[p.release.pk])).status_code == 404
+    listing = client.get(reverse("releases:component-releases", args=[p.component.slug]))
+    assert bundle.get_absolute_url() not in listing.content.decode()
+    assert api(p.state.pmc).get(f"/api/releases/{p.release.pk}/evidence/").status_code == 404
+    # A reviewer of the component's submission reads it.
+    client.force_login(p.world.reviewers["legal"])
+    assert client.get(bundle.get_absolute_url()).status_code == 200
