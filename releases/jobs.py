@@ -212,6 +212,8 @@ def evidence_request(*, release: Release, actor, preview: bool) -> tuple[GitJob,
     from releases.evidence.build import evidence_check
     from releases.models import EvidenceBundle
 
+    if actor is not None and not rules.can_create_release(actor, release.component):
+        raise PermissionDenied("Only the component's owners and admins build evidence.")
     evidence_check(release, actor, preview=preview)
     if not preview and EvidenceBundle.objects.filter(release=release, preview=False).exists():
         raise ValidationError({"state": ["The release's evidence bundle is built already."]})

@@ -63,14 +63,19 @@ def active_waivers(component: Component, release: Release | None, now) -> list[W
     )
 
 
-def _review_state(component: Component, commit: str) -> gates.ReviewState | None:
-    submission = (
-        Submission.objects.filter(component=component)
+def reviewed_submission(component_id: int) -> Submission | None:
+    """The submission whose review the reviews gate reads: the latest not withdrawn."""
+    return (
+        Submission.objects.filter(component_id=component_id)
         .exclude(state=SubmissionState.WITHDRAWN)
-        .select_related("submitted_by")
+        .select_related("submitted_by", "repository")
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def _review_state(component: Component, commit: str) -> gates.ReviewState | None:
+    submission = reviewed_submission(component.pk)
     if submission is None:
         return None
     tickets = {t.department_id: t for t in submission.tickets.all()}

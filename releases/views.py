@@ -15,7 +15,6 @@ from governance.selectors import component_detail, visible_components
 from releases import charts, dashboard, departments, jobs, rules, selectors, services, summaries
 from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState
 from releases.evidence import read as evidence_read
-from releases.evidence.views import evidence_jobs
 from releases.forms import CancelForm, ReleaseForm, WaiverForm
 from releases.models import Backport, EvidenceBundle, GitJob, Release, SyncState, Waiver
 from scans.models import Finding
@@ -115,7 +114,7 @@ def _release_context(request, release, **forms):
 
 def _evidence_context(release: Release, can_manage: bool) -> dict:
     bundles = list(evidence_read.bundles(release))
-    live = evidence_jobs(release)
+    live = _jobs_to_show(GitJob.objects.filter(release=release, kind=GitJob.Kind.EVIDENCE)[:1])
     final = any(not b.preview for b in bundles)
     buildable = release.state == ReleaseState.READY or (
         release.state == ReleaseState.PUBLISHED and not final

@@ -47,8 +47,7 @@ from releases import rules
 from releases.enums import ReleaseState
 from releases.evidence import FORMAT, MANIFEST, notice, sbom, signing
 from releases.models import EvidenceBundle, GateEvaluation, GatePolicy, Release
-from releases.selectors import active_waivers, release_scan
-from reviews.enums import SubmissionState
+from releases.selectors import active_waivers, release_scan, reviewed_submission
 from reviews.models import Comment, ReviewTicket, SignOff, Submission
 from scans.enums import FindingKind
 from scans.models import Finding, ScanRun
@@ -215,17 +214,6 @@ def _waiver_json(w) -> dict:
         "granted_at": _when(w.created_at),
         "expires_at": _when(w.expires_at),
     }
-
-
-def _submission(release: Release) -> Submission | None:
-    """The submission whose review the reviews gate read: the latest not withdrawn."""
-    return (
-        Submission.objects.filter(component_id=release.component_id)
-        .exclude(state=SubmissionState.WITHDRAWN)
-        .select_related("submitted_by", "repository")
-        .order_by("-created_at", "-id")
-        .first()
-    )
 
 
 def _approvals(release: Release, submission: Submission | None) -> dict:
@@ -410,7 +398,7 @@ def bundle_contents(release: Release, exported: Exported, *, preview: bool, now)
     findings = _findings(scan, published_of)
     waivers = active_waivers(component, release, now)
     waived = {w.fingerprint: _waiver_json(w) for w in waivers if w.fingerprint}
-    submission = _submission(release)
+    submission = reviewed_submission(release.component_id)
     external = component.external_repository
     commit = release.commit if preview else release.external_commit
     product = sbom.Product(

@@ -30,8 +30,7 @@ def bundles(release: Release) -> QuerySet[EvidenceBundle]:
 
 def part(bundle: EvidenceBundle, name: str) -> bytes:
     """One file of the bundle's archive."""
-    archive = EvidenceBundle.objects.filter(pk=bundle.pk).values_list("archive", flat=True)[0]
-    with zipfile.ZipFile(io.BytesIO(bytes(archive))) as zf:
+    with zipfile.ZipFile(io.BytesIO(bytes(bundle.archive))) as zf:  # loads the deferred field
         return zf.read(name)
 
 
