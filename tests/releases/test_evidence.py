@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
+from core import leases
 from core.audit import event_digest
 from core.models import AuditEvent
 from releases.evidence import signing
@@ -31,7 +33,7 @@ from releases.evidence.build import PARTS, evidence_build
 from releases.evidence.notice import CopyrightRecord, LicenseRecord, notice_text, year_ranges
 from releases.evidence.views import CSV_COLUMNS
 from releases.gates import GATES
-from releases.jobs import git_jobs_requeue_stalled
+from releases.jobs import JobHooks, evidence_request, git_job_execute, git_jobs_requeue_stalled
 from releases.models import EvidenceBundle, GatePolicy, GitJob
 from releases.services import release_create, waiver_grant
 from scans.models import Finding
@@ -548,3 +550,46 @@ def test_a_community_role_sees_the_release_but_not_its_evidence(published, clien
     # A reviewer of the component's submission reads it.
     client.force_login(p.world.reviewers["legal"])
     assert client.get(bundle.get_absolute_url()).status_code == 200
+
+
+def test_an_evidence_job_whose_worker_died_is_taken_over_and_stores_one_bundle(
+    ready, django_capture_on_commit_callbacks
+):
+    """worker-a builds the preview and dies before it commits; beat requeues the job,
+    worker-b finishes it: one bundle, the job succeeded once."""
+    p = ready(HOLDERS)
+    with django_capture_on_commit_callbacks(execute=True):
+        waive_the_vendored_file(p)
+    p.release.refresh_from_db()
+    with django_capture_on_commit_callbacks():  # queued, not run
+        job, _ = evidence_request(release=p.release, actor=p.world.alice, preview=True)
+    assert leases.claim(GitJob, job.pk, owner="worker-a", waiting="queued", running="running")
+    job.refresh_from_db()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        evidence_build(release=p.release, actor=p.world.alice, preview=True,
+                       job=JobHooks(job, "worker-a"))  # fmt: skip
+        raise RuntimeError("killed before the commit")
+    assert not EvidenceBundle.objects.exists()
+
+    GitJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert git_jobs_requeue_stalled()["requeued"] == 1
+    done = git_job_execute(job_id=job.pk, owner="worker-b")
+
+    assert done.status == "succeeded"
+    bundle = EvidenceBundle.objects.get()
+    assert done.evidence_id == bundle.pk and bundle.preview
+    # A late duplicate delivery of the same message does nothing.
+    assert git_job_execute(job_id=job.pk, owner="worker-c") is None
+    assert EvidenceBundle.objects.count() == 1
+
+
+def test_a_reviewer_who_sees_the_release_builds_no_evidence_from_the_page(published, client):
+    p = published()
+    client.force_login(p.world.reviewers["legal"])
+
+    response = client.post(reverse("releases:evidence-build", args=[p.release.pk]))
+
+    assert response.status_code == 403
+    assert not GitJob.objects.filter(
+        kind=GitJob.Kind.EVIDENCE, created_by=p.world.reviewers["legal"]
+    ).exists()
