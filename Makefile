@@ -33,7 +33,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 #: Our own packages, compiled ahead: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
 #: every process would otherwise compile them from source at start, a tenth of a second
 #: of every manage.py command. Stale files are simply recompiled in memory.
-APPS := config core governance scans reviews releases vcs
+APPS := config core governance scans reviews releases vcs notifications integrations community
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))

@@ -1,6 +1,6 @@
 """The REST API, mounted under /api/ by config.urls."""
 
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, include, path, reverse
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.response import Response
@@ -68,4 +68,6 @@ urlpatterns = [
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
     *router.urls,
+    path("", include("notifications.api_urls")),
+    path("", include("integrations.api_urls")),
 ]

@@ -91,6 +91,10 @@ INSTALLED_APPS = [
     "scans",
     "reviews",
     "releases",
+    # On top of the apps above; nothing below imports them (DESIGN.md).
+    "notifications",
+    "integrations",
+    "community",
 ]
 
 MIDDLEWARE = [

@@ -28,6 +28,10 @@ class Department(models.Model):
         help_text="Distinct approvals needed on one commit.",
     )
     sla_days = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)])
+    # Told when a ticket has waited twice the SLA (its reviewers are told at once past it).
+    leads = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="led_departments"
+    )
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     carry_forward_unexported = models.BooleanField(
