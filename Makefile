@@ -3,7 +3,7 @@
 #   make run     set up, then serve http://127.0.0.1:8000 (PORT=...) with a Celery worker and beat
 #   make serve   production's web server alone: gunicorn, DEBUG=0, after collectstatic and migrate
 #                (needs SECRET_KEY, ALLOWED_HOSTS, GATEHOUSE_AUDIT_KEY, GATEHOUSE_FINGERPRINT_KEY,
-#                GATEHOUSE_EVIDENCE_KEY;
+#                GATEHOUSE_EVIDENCE_KEY, GATEHOUSE_WEBHOOK_KEY;
 #                WEB_CONCURRENCY, PORT or BIND; Celery workers and beat run apart: see README)
 #   make test    lint, format check and the test suite (PYTEST_ARGS="-k signoff -x" to narrow)
 #   make setup   virtualenv, migrations and the demo data

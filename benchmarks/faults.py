@@ -85,6 +85,7 @@ ENV = {
     "GATEHOUSE_AUDIT_KEY": secrets.token_hex(32),
     "GATEHOUSE_FINGERPRINT_KEY": secrets.token_hex(32),
     "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    "GATEHOUSE_WEBHOOK_KEY": secrets.token_urlsafe(40),
     "LOG_LEVEL": "WARNING",
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
 }

@@ -654,6 +654,7 @@ def main() -> int:
         "GATEHOUSE_AUDIT_KEY": secrets.token_urlsafe(32),
         "GATEHOUSE_FINGERPRINT_KEY": secrets.token_urlsafe(32),
         "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "GATEHOUSE_WEBHOOK_KEY": secrets.token_urlsafe(40),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"{args.server}/{args.database}",
         "REDIS_URL": args.redis,

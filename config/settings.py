@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -127,6 +128,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.selectors.bell",
             ],
         },
     },
@@ -276,8 +278,6 @@ CELERY_TASK_ROUTES = {"scans.*": {"queue": "scans"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
-    # Hourly pass; each overdue ticket is reminded at most once a day.
-    "remind-overdue-tickets": {"task": "reviews.remind_overdue_tickets", "schedule": 3600.0},
     # An expired waiver stops counting at once; this pass re-blocks the stored verdicts.
     "lapse-expired-waivers": {"task": "releases.lapse_expired_waivers", "schedule": 300.0},
 }
@@ -465,6 +465,42 @@ GATEHOUSE_METRICS_JOBS = [
     {"model": "scans.ScanRun", "kind": "scan"},
     {"model": "releases.GitJob", "kind_field": "kind", "finished": ["succeeded", "failed"]},
 ]
+
+# Notifications (notifications/): an outbox reads the audit chain past a cursor and fans
+# each event out once, in order. Every commit that wrote an event wakes it (this task);
+# beat drains it every GATEHOUSE_OUTBOX_INTERVAL seconds besides, in case a wake was lost.
+GATEHOUSE_OUTBOX_WAKE = env_bool("GATEHOUSE_OUTBOX_WAKE", True)
+GATEHOUSE_OUTBOX_TASK = "notifications.tasks.drain_outbox"
+CELERY_BEAT_SCHEDULE["drain-outbox"] = {
+    "task": "notifications.drain_outbox",
+    "schedule": float(os.environ.get("GATEHOUSE_OUTBOX_INTERVAL", "15")),
+}
+CELERY_BEAT_SCHEDULE["escalate-overdue-tickets"] = {
+    "task": "notifications.escalate_overdue_tickets",
+    "schedule": 900.0,
+}
+CELERY_BEAT_SCHEDULE["daily-notification-digest"] = {
+    "task": "notifications.send_daily_digests",
+    "schedule": crontab(hour=int(os.environ.get("GATEHOUSE_DAILY_DIGEST_HOUR", "7")), minute=0),
+}
+# Webhook secrets (incoming and outgoing) are never stored: each is an HMAC under this
+# key of a random nonce the database keeps; rotating a secret makes a new nonce.
+GATEHOUSE_WEBHOOK_KEY = server_key("GATEHOUSE_WEBHOOK_KEY")
+# Outgoing webhooks: https only, through the same egress guard as git (an internal address
+# needs an entry naming that host); GATEHOUSE_WEBHOOK_CA_FILE adds a CA to trust. A
+# subscription is disabled after GATEHOUSE_WEBHOOK_MAX_FAILURES failed attempts in a row;
+# the n-th retry waits GATEHOUSE_WEBHOOK_RETRY_SECONDS * 2**n (at most an hour).
+GATEHOUSE_WEBHOOK_ALLOW = [
+    p.strip() for p in os.environ.get("GATEHOUSE_WEBHOOK_ALLOW", "https://").split(",") if p.strip()
+]
+GATEHOUSE_WEBHOOK_CA_FILE = os.environ.get("GATEHOUSE_WEBHOOK_CA_FILE", "")
+GATEHOUSE_WEBHOOK_TIMEOUT = float(os.environ.get("GATEHOUSE_WEBHOOK_TIMEOUT", "5"))
+GATEHOUSE_WEBHOOK_MAX_FAILURES = int(os.environ.get("GATEHOUSE_WEBHOOK_MAX_FAILURES", "8"))
+GATEHOUSE_WEBHOOK_RETRY_SECONDS = float(os.environ.get("GATEHOUSE_WEBHOOK_RETRY_SECONDS", "30"))
+CELERY_BEAT_SCHEDULE["deliver-due-webhooks"] = {
+    "task": "notifications.deliver_due_webhooks",
+    "schedule": 30.0,
+}
 
 LOGGING = {
     "version": 1,

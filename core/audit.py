@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from core.models import AuditChainHead, AuditEvent
 
@@ -176,7 +177,26 @@ def audit_record(
         head.last_hash = event.hash
         head.seal = head_seal(key, head.last_seq, head.last_hash)
         head.save(update_fields=["last_seq", "last_hash", "seal"])
+        _wake_outbox_on_commit()
     return event
+
+
+def _wake_outbox() -> None:
+    import_string(settings.GATEHOUSE_OUTBOX_TASK).delay()
+
+
+def _wake_outbox_on_commit() -> None:
+    """Once per transaction that wrote events, wake whatever reads the chain (the
+    notifications outbox: named in settings, for core imports nothing above it). A wake
+    only says "look"; what is read is the chain itself, so a lost wake delays, never
+    drops, an event (beat drains the outbox on a schedule too)."""
+    if not settings.GATEHOUSE_OUTBOX_WAKE:
+        return
+    connection = transaction.get_connection()
+    if any(entry[1] is _wake_outbox for entry in connection.run_on_commit):
+        return
+    # Robust: a broker that is down must not fail a request whose change has committed.
+    transaction.on_commit(_wake_outbox, robust=True)
 
 
 # --------------------------------------------------------------------------- anchors

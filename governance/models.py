@@ -28,10 +28,14 @@ class Department(models.Model):
         help_text="Distinct approvals needed on one commit.",
     )
     sla_days = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)])
-    # Told when a ticket has waited twice the SLA (its reviewers are told at once past it).
     leads = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="led_departments"
-    )
+        settings.AUTH_USER_MODEL, blank=True, related_name="led_departments",
+        help_text=(
+            "Told when a ticket has waited twice the SLA (its reviewers are told once it "
+            "passes it). A lead is told only of tickets they may open: make leads reviewers "
+            "of the department."
+        ),
+    )  # fmt: skip
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     carry_forward_unexported = models.BooleanField(

@@ -69,9 +69,6 @@ class ReviewTicket(TimeStampedModel):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="tickets")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets")
     state = models.CharField(max_length=20, choices=TicketState.choices, default=TicketState.OPEN)
-    # When the department's reviewers were told; the notify task claims it once.
-    notified_at = models.DateTimeField(null=True, blank=True)
-    reminded_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -108,7 +105,6 @@ class SignOff(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

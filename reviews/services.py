@@ -148,12 +148,9 @@ def _ticket_transition(*, ticket: ReviewTicket, to_state: str, actor, reason: st
         if to_state in (TicketState.APPROVED, TicketState.CHANGES_REQUESTED, TicketState.REJECTED)
         else None
     )
-    fields = ["state", "decided_at", "updated_at"]
-    if to_state == TicketState.OPEN:
-        # Back to needing review: the reviewers get told again.
-        ticket.notified_at = None
-        fields.append("notified_at")
-    ticket.save(update_fields=fields)
+    # Back to needing review (state open) tells the reviewers again: the notifications
+    # outbox reads this event.
+    ticket.save(update_fields=["state", "decided_at", "updated_at"])
     audit_record(
         actor=actor,
         action="ticket.state_changed",
@@ -162,8 +159,6 @@ def _ticket_transition(*, ticket: ReviewTicket, to_state: str, actor, reason: st
         after={"state": to_state, "reason": reason} if reason else {"state": to_state},
         scope=ticket.submission.component.audit_scope,
     )
-    if to_state == TicketState.OPEN:
-        _queue_reviewer_notification(ticket.pk)
     return True
 
 
@@ -184,12 +179,6 @@ def _derived_ticket_state(*, ticket: ReviewTicket, commit: str) -> str:
     if approvals:
         return TicketState.IN_REVIEW
     return TicketState.OPEN
-
-
-def _queue_reviewer_notification(ticket_id: int) -> None:
-    from reviews.tasks import notify_ticket_reviewers
-
-    transaction.on_commit(partial(notify_ticket_reviewers.delay, ticket_id=ticket_id))
 
 
 def _grant_submission_access(*, submission: Submission, tickets: list[ReviewTicket]) -> None:
@@ -279,8 +268,8 @@ def submission_create(
     Resolves the branch head with git first; then, in one transaction, creates the
     component if asked, the submission at that commit, one ticket per active department
     and the object permissions, moves the component to "in review", and audits each
-    step. After commit it queues one e-mail task per ticket. On any error nothing is
-    written. Not idempotent: each call is a new submission.
+    step (the notifications outbox tells each department from those events). On any
+    error nothing is written. Not idempotent: each call is a new submission.
     """
     if (component is None) == (new_component is None):
         raise ValidationError(
@@ -352,8 +341,6 @@ def submission_create(
                 scope=component.audit_scope,
             )
             component_set_stage(component=component, stage=Stage.IN_REVIEW, actor=actor)
-            for ticket in tickets:
-                _queue_reviewer_notification(ticket.pk)
             _request_scan(submission=submission, actor=actor)
             _announce_review_change(submission)
     except IntegrityError as exc:
@@ -606,7 +593,7 @@ def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
     """Re-resolve the submission's branch; if the head moved, re-pin the review to it.
 
     On a move every current sign-off goes stale, approved and in-review tickets go back
-    to needing review (their reviewers are e-mailed again), and an approved submission
+    to needing review (their reviewers are told again), and an approved submission
     returns to review; except that a department with ``carry_forward_unexported`` keeps
     its approvals (copied to the new commit, audited) when the change touches no exported
     file under the export plans of both commits (the mirror is fetched first to tell).
@@ -787,8 +774,8 @@ def signoff_create(
     commit the branch has since moved from. The reviewer's earlier decision on this
     ticket is superseded. Then re-derives the ticket's state and, from all tickets, the
     submission's: any rejection rejects it, a change request asks for changes, every
-    department approved approves it (and the component). Queues an e-mail to the
-    submitter after commit.
+    department approved approves it (and the component). The submitter is told through
+    the audit event (the notifications outbox).
     """
     if decision not in Decision.values:
         raise ValidationError({"decision": ["Choose approve, request_changes or reject."]})
@@ -881,7 +868,6 @@ def signoff_create(
             actor=actor,
         )
         _settle_submission(submission=submission, actor=actor)
-        transaction.on_commit(partial(_queue_decision_notification, signoff_id=signoff.pk))
         _announce_review_change(submission)
     return signoff
 
@@ -890,12 +876,6 @@ def _announce_review_change(submission: Submission) -> None:
     transaction.on_commit(
         partial(review_changed.send, sender=Submission, component_id=submission.component_id)
     )
-
-
-def _queue_decision_notification(*, signoff_id: int) -> None:
-    from reviews.tasks import notify_submitter_of_decision
-
-    notify_submitter_of_decision.delay(signoff_id=signoff_id)
 
 
 def _settle_submission(*, submission: Submission, actor) -> None:

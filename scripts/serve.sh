@@ -2,8 +2,8 @@
 # Run Gatehouse's web server as production does: gunicorn, DEBUG off.
 #
 # Refuses to start (exit 2, naming what is missing) unless SECRET_KEY, ALLOWED_HOSTS,
-# GATEHOUSE_AUDIT_KEY, GATEHOUSE_FINGERPRINT_KEY and GATEHOUSE_EVIDENCE_KEY are set. Forces
-# DEBUG=0, collects the static files, migrates, then becomes gunicorn
+# GATEHOUSE_AUDIT_KEY, GATEHOUSE_FINGERPRINT_KEY, GATEHOUSE_EVIDENCE_KEY and
+# GATEHOUSE_WEBHOOK_KEY are set. Forces DEBUG=0, collects the static files, migrates, then becomes gunicorn
 # (config/gunicorn_conf.py): WEB_CONCURRENCY workers (default 4) on 0.0.0.0:$PORT (default 8000) or $BIND, access log on stdout.
 # Celery is not started here: production runs its workers and one beat as services of
 # their own (README, "Production").
@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 missing=()
 for name in SECRET_KEY ALLOWED_HOSTS GATEHOUSE_AUDIT_KEY GATEHOUSE_FINGERPRINT_KEY \
-    GATEHOUSE_EVIDENCE_KEY; do
+    GATEHOUSE_EVIDENCE_KEY GATEHOUSE_WEBHOOK_KEY; do
     if [[ -z ${!name:-} ]]; then
         missing+=("$name")
     fi

@@ -26,6 +26,16 @@ def _git_allow_tmp(settings, tmp_path_factory):
     # Submitting scans the repository; tests of scanning turn it back on (scan_on_submit).
     settings.GATEHOUSE_SCAN_ON_SUBMIT = False
     settings.GATEHOUSE_MIRRORS_DIR = tmp_path_factory.getbasetemp() / "mirrors"
+    # Commits do not wake the notifications outbox; tests of what people are told turn it
+    # on (the outbox fixture), so the rest of the suite does not fan out every event.
+    settings.GATEHOUSE_OUTBOX_WAKE = False
+
+
+@pytest.fixture
+def outbox(settings):
+    """Every commit that wrote audit events drains the notifications outbox (eagerly, at
+    commit, as the worker would)."""
+    settings.GATEHOUSE_OUTBOX_WAKE = True
 
 
 _cache_numbers = itertools.count()

@@ -34,6 +34,7 @@ KEYS = [
     "GATEHOUSE_AUDIT_KEY",
     "GATEHOUSE_FINGERPRINT_KEY",
     "GATEHOUSE_EVIDENCE_KEY",
+    "GATEHOUSE_WEBHOOK_KEY",
 ]
 
 
@@ -88,6 +89,7 @@ def production_env(tmp_path: Path, var: Path, **extra: str) -> dict[str, str]:
         "GATEHOUSE_AUDIT_KEY": secrets.token_urlsafe(40),
         "GATEHOUSE_FINGERPRINT_KEY": secrets.token_urlsafe(40),
         "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "GATEHOUSE_WEBHOOK_KEY": secrets.token_urlsafe(40),
         **extra,
     }
 

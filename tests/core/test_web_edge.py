@@ -213,6 +213,7 @@ def _production_env(**extra) -> dict:
         "GATEHOUSE_AUDIT_KEY": secrets.token_urlsafe(40),
         "GATEHOUSE_FINGERPRINT_KEY": secrets.token_urlsafe(40),
         "GATEHOUSE_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "GATEHOUSE_WEBHOOK_KEY": secrets.token_urlsafe(40),
         "GATEHOUSE_VAR_DIR": extra.pop("var"),
     }
     env.update(extra)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reviews.models import ReviewTicket, SignOff
-from reviews.tasks import notify_ticket_reviewers
+from notifications.models import Notification
+from notifications.tasks import send_notification_email
 from tests.conftest import World, approve, submit
 from tests.integration.workers import (
     QUEUE,
@@ -61,26 +61,33 @@ def mails(mail_dir: Path) -> list[str]:
     return [message for message in text.split("-" * 79 + "\n") if message.strip()]
 
 
-def test_worker_emails_reviewers_and_submitter_through_redis(worker, make_repo):
+def test_worker_emails_reviewers_and_submitter_through_redis(worker, make_repo, settings):
+    """The commit wakes the outbox on the worker, which fans the events out and mails."""
+    settings.GATEHOUSE_OUTBOX_WAKE = True
     cast = World()
     base = len(mails(worker))  # the module shares one worker and its mail folder
     submission = submit(cast, make_repo())
 
-    assert wait_for(
-        lambda: not ReviewTicket.objects.filter(submission=submission, notified_at=None).exists()
-    ), "the worker did not notify every department"
+    told = Notification.objects.filter(
+        event__action="submission.created", event__object_id=str(submission.pk)
+    )
+    assert wait_for(lambda: told.exclude(emailed_at=None).count() == 4), (
+        "the worker did not tell every department"
+    )
     assert wait_for(lambda: len(mails(worker)) == base + 4)
     sent = "\n".join(mails(worker)[base:])
     for address in ("tina@", "cora@", "leo@", "sam@"):
         assert f"To: {address}example.com" in sent
-    assert submission.commit in sent
+    assert submission.commit[:10] in sent
 
     # A duplicate delivery of the same task sends nothing more (the claim is in the database).
-    ticket = submission.tickets.first()
-    notify_ticket_reviewers.delay(ticket_id=ticket.pk)
+    send_notification_email.delay(notification_id=told.first().pk)
 
     signoff = approve(submission.tickets.get(department__slug="legal"), cast.reviewers["legal"])
-    assert wait_for(lambda: SignOff.objects.get(pk=signoff.pk).notified_at is not None)
+    decided = Notification.objects.filter(
+        event__action="signoff.approve", event__object_id=str(signoff.pk)
+    )
+    assert wait_for(lambda: decided.exclude(emailed_at=None).exists())
     assert wait_for(lambda: len(mails(worker)) == base + 5)
     assert any("To: alice@example.com" in m for m in mails(worker))
     time.sleep(1)  # give a wrongly repeated e-mail the chance to appear

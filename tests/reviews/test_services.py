@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from core.models import AuditEvent
 from governance.enums import Stage
 from governance.models import Component
+from notifications.models import Notification
 from reviews.enums import Decision, SignOffStatus, SubmissionState, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
 from reviews.services import (
@@ -33,7 +34,7 @@ def test_submit_pins_branch_head_and_opens_one_ticket_per_department(world, repo
 
 
 def test_submit_emails_each_departments_reviewers_once(
-    world, repo, django_capture_on_commit_callbacks
+    world, repo, outbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         submission = submit(world, repo)
@@ -45,7 +46,10 @@ def test_submit_emails_each_departments_reviewers_once(
         "sam@example.com",
         "tina@example.com",
     ]
-    assert all(t.notified_at for t in submission.tickets.all())
+    told = Notification.objects.filter(event__action="submission.created")
+    assert sorted(n.user.email for n in told) == recipients
+    assert all(n.emailed_at for n in told)
+    assert submission.tickets.count() == 4
     assert "mq-core".replace("-", " ").title() in mail.outbox[0].subject
 
 

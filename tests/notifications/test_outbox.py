@@ -1,0 +1,82 @@
+"""The outbox: every committed audit event fanned out once, in order; nothing for a change
+that rolled back; a drain run twice or cut into batches changes nothing."""
+
+from django.db import transaction
+
+from core.audit import audit_record
+from core.models import AuditEvent
+from notifications.models import Notification, OutboxCursor, WebhookDelivery
+from notifications.services import OUTBOX, outbox_drain, outbox_lag
+from notifications.webhooks import subscription_create
+from tests.conftest import submit
+
+RECEIVER = "https://hooks.example.com/gatehouse"
+
+
+def _subscribe(world):
+    subscription, _secret = subscription_create(actor=world.admin, url=RECEIVER, events=["*"])
+    return subscription
+
+
+def test_each_event_is_fanned_out_once_in_order(world, repo):
+    subscription = _subscribe(world)
+    submission = submit(world, repo)
+    events = list(AuditEvent.objects.order_by("seq"))
+
+    assert outbox_drain() == len(events)
+    assert outbox_drain() == 0  # nothing new: nothing done twice
+
+    deliveries = WebhookDelivery.objects.filter(subscription=subscription).order_by("event__seq")
+    # The subscription's own creation came before it existed: only later events go out.
+    later = [e.seq for e in events if e.seq > events[0].seq]
+    assert [d.event.seq for d in deliveries] == later
+    told = Notification.objects.filter(event__action="submission.created")
+    assert sorted(n.user.username for n in told) == ["cora", "leo", "sam", "tina"]
+    assert all(n.url.startswith("/tickets/") for n in told)
+    assert OutboxCursor.objects.get(name=OUTBOX).last_seq == events[-1].seq
+    assert submission.tickets.count() == 4
+
+
+def test_a_change_that_rolled_back_is_never_announced(world, repo):
+    _subscribe(world)
+    outbox_drain()
+    try:
+        with transaction.atomic():
+            audit_record(actor=world.alice, action="component.created", obj=world.alice)
+            raise RuntimeError("the request failed after writing")
+    except RuntimeError:
+        pass
+    assert outbox_drain() == 0
+    assert not WebhookDelivery.objects.filter(event__action="component.created").exists()
+
+    # The next event takes the sequence number the rolled-back one would have had.
+    event = audit_record(actor=world.alice, action="component.created", obj=world.alice)
+    assert event.seq == OutboxCursor.objects.get(name=OUTBOX).last_seq + 1
+    assert outbox_drain() == 1
+
+
+def test_batches_continue_where_the_last_stopped(world, repo, django_capture_on_commit_callbacks):
+    subscription = _subscribe(world)
+    submit(world, repo)
+    total = AuditEvent.objects.count()
+    # A drain that reads a full batch queues the next one at commit (run here eagerly).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_drain(limit=2) == 2
+    assert outbox_lag() == 0
+    seqs = list(
+        WebhookDelivery.objects.filter(subscription=subscription)
+        .order_by("event__seq")
+        .values_list("event__seq", flat=True)
+    )
+    assert seqs == list(range(2, total + 1))
+    assert len(set(seqs)) == len(seqs)
+
+
+def test_commits_wake_the_outbox(world, repo, outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        submit(world, repo)
+    assert outbox_lag() == 0
+    assert Notification.objects.filter(event__action="submission.created").count() == 4
+    # One wake for the whole transaction, however many events it wrote.
+    wakes = [c for c in callbacks if getattr(c, "__name__", "") == "_wake_outbox"]
+    assert len(wakes) == 1
