@@ -58,6 +58,7 @@ setup: $(STAMP) bytecode
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_releases
 	$(BIN)/python manage.py seed_demo_sync
+	$(BIN)/python manage.py seed_demo_notifications
 
 run: setup
 	scripts/run.sh
