@@ -28,13 +28,30 @@ from reviews.models import Comment, ReviewTicket, SignOff, Submission
 User = get_user_model()
 
 
+@dataclass(frozen=True)
+class Sight:
+    """Who may open what a message links to: a rule of (user, obj). Named by the rule and
+    the object, so a drain asks it once per person and object however many events share
+    it (a permission check is the costliest part of fanning an event out)."""
+
+    rule: Callable[[object, Model], bool]
+    obj: Model
+
+    @property
+    def key(self) -> tuple:
+        return (self.rule.__name__, self.obj._meta.label_lower, self.obj.pk)
+
+    def __call__(self, user) -> bool:
+        return self.rule(user, self.obj)
+
+
 @dataclass
 class Message:
     kind: str
     users: Iterable
     title: str
     url: str
-    can_see: Callable[[object], bool]
+    can_see: Sight
     body: str = ""
 
 
@@ -107,10 +124,6 @@ def _component_people(component: Component, *roles: str) -> list:
     return _active(people.distinct())
 
 
-def _ticket_viewer(ticket: ReviewTicket):
-    return lambda user: review_rules.can_view_ticket(user, ticket)
-
-
 def _review_message(ticket: ReviewTicket, title: str) -> Message:
     """A ticket waiting for its department. The submitter and the owners are not asked:
     they may not judge their own submission."""
@@ -121,7 +134,7 @@ def _review_message(ticket: ReviewTicket, title: str) -> Message:
         users=[u for u in reviewers(ticket.department) if u.pk not in stake],
         title=title,
         url=ticket.get_absolute_url(),
-        can_see=_ticket_viewer(ticket),
+        can_see=Sight(review_rules.can_view_ticket, ticket),
         body=f"Commit {submission.commit[:10]} on {submission.branch}.\n\n"
         f"Justification:\n{submission.justification}\n\n"
         f"Review it within {ticket.department.sla_days} days.",
@@ -164,7 +177,7 @@ def _signoff(event: AuditEvent, signoff: SignOff) -> list[Message]:
             title=f"{ticket.department}: {signoff.get_decision_display().lower()} "
             f"— {submission.component}",
             url=submission.get_absolute_url(),
-            can_see=lambda user: review_rules.can_view_submission(user, submission),
+            can_see=Sight(review_rules.can_view_submission, submission),
             body=f"{event.actor_name} ({ticket.department}) decided "
             f"'{signoff.get_decision_display()}' on commit {signoff.commit[:10]}.{comment}",
         )
@@ -175,10 +188,10 @@ def _signoff(event: AuditEvent, signoff: SignOff) -> list[Message]:
 def _comment(event: AuditEvent, comment: Comment) -> list[Message]:
     submission = comment.submission
     if comment.ticket_id:
-        can_see = _ticket_viewer(comment.ticket)
+        can_see = Sight(review_rules.can_view_ticket, comment.ticket)
         url = comment.ticket.get_absolute_url()
     else:
-        can_see = lambda user: review_rules.can_view_submission(user, submission)  # noqa: E731
+        can_see = Sight(review_rules.can_view_submission, submission)
         url = submission.get_absolute_url()
     names = mentioned_usernames(comment.body)
     where = f"{comment.ticket.department} review of " if comment.ticket_id else ""
@@ -220,12 +233,8 @@ def _overdue(event: AuditEvent, ticket: ReviewTicket) -> list[Message]:
             users=people,
             title=f"{department} review of {ticket.submission.component}{waited}",
             url=ticket.get_absolute_url(),
-            # A lead need not be a reviewer: leads see the component's review through the
-            # department's page, so the check is the component's.
-            can_see=lambda user: (
-                can_view_component(user, ticket.submission.component)
-                or review_rules.can_view_ticket(user, ticket)
-            ),
+            # A lead is told only when they may open the ticket (a reviewer, or the office).
+            can_see=Sight(review_rules.can_view_ticket, ticket),
             body=f"The department's SLA is {department.sla_days} days"
             + (" (twice that has passed)." if level > 1 else "."),
         )
@@ -244,7 +253,7 @@ def _release_published(event: AuditEvent, release) -> list[Message]:
             users=_component_people(component, *CommunityRole.values),
             title=f"{component} {release.version} is published",
             url=release.get_absolute_url(),
-            can_see=lambda user: can_view_component(user, component),
+            can_see=Sight(can_view_component, component),
         )
     ]
 
@@ -260,7 +269,7 @@ def _waiver_expired(event: AuditEvent, waiver) -> list[Message]:
             users=people,
             title=f"A waiver on {component} expired ({subject})",
             url=component.get_absolute_url(),
-            can_see=lambda user: can_view_component(user, component),
+            can_see=Sight(can_view_component, component),
             body=waiver.reason,
         )
     ]
@@ -281,7 +290,7 @@ def _alert_opened(event: AuditEvent, alert) -> list[Message]:
             users=people,
             title=f"External repository alert on {component}: {event.object_repr}",
             url=url or component.get_absolute_url(),
-            can_see=lambda user: can_view_component(user, component),
+            can_see=Sight(can_view_component, component),
             body=f"Commit {str(event.after.get('commit', ''))[:10]}, "
             f"{event.after.get('path', '')}.",
         )
@@ -310,7 +319,7 @@ def _vote_opened(event: AuditEvent, vote) -> list[Message]:
             ),
             title=f"Vote on {component}: {event.object_repr}",
             url=vote.get_absolute_url() if hasattr(vote, "get_absolute_url") else "",
-            can_see=lambda user: is_pmc(user, component),
+            can_see=Sight(is_pmc, component),
         )
     ]
 
@@ -333,6 +342,6 @@ def _vote_closed(event: AuditEvent, vote) -> list[Message]:
             users=_active(people.distinct()),
             title=f"Vote on {component} {result}: {event.object_repr}",
             url=vote.get_absolute_url() if hasattr(vote, "get_absolute_url") else "",
-            can_see=lambda user: can_view_component(user, component),
+            can_see=Sight(can_view_component, component),
         )
     ]
