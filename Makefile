@@ -58,6 +58,8 @@ setup: $(STAMP) bytecode
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_releases
 	$(BIN)/python manage.py seed_demo_sync
+	$(BIN)/python manage.py seed_demo_hooks
+	$(BIN)/python manage.py seed_demo_votes
 	$(BIN)/python manage.py seed_demo_notifications
 
 run: setup

@@ -45,6 +45,7 @@ class ApiRootView(APIView):
                 links.setdefault(prefix, request.build_absolute_uri(reverse(f"{basename}-list")))
             except NoReverseMatch:
                 continue  # a viewset with detail routes only (components/{slug}/sync/)
+        links["notifications"] = request.build_absolute_uri(reverse("api-notification-list"))
         links["dashboard"] = request.build_absolute_uri(reverse("api-dashboard"))
         links["schema"] = request.build_absolute_uri(reverse("api-schema"))
         links["docs"] = request.build_absolute_uri(reverse("api-docs"))

@@ -501,6 +501,13 @@ CELERY_BEAT_SCHEDULE["deliver-due-webhooks"] = {
     "task": "notifications.deliver_due_webhooks",
     "schedule": 30.0,
 }
+# Incoming push webhooks: a body larger than GATEHOUSE_HOOK_MAX_BYTES is refused (413)
+# unread; a push whose processing was lost is sent again after ten minutes.
+GATEHOUSE_HOOK_MAX_BYTES = int(os.environ.get("GATEHOUSE_HOOK_MAX_BYTES", str(2 * 1024 * 1024)))
+CELERY_BEAT_SCHEDULE["requeue-stalled-hook-deliveries"] = {
+    "task": "integrations.requeue_stalled_deliveries",
+    "schedule": 300.0,
+}
 
 LOGGING = {
     "version": 1,

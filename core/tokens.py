@@ -27,6 +27,14 @@ PREFIX_LENGTH = 12
 TOUCH_INTERVAL = timedelta(minutes=5)
 
 
+def derived_secret(purpose: str, nonce: str) -> str:
+    """A webhook secret that is never stored: the HMAC of a stored random nonce under a
+    server key the database never holds (GATEHOUSE_WEBHOOK_KEY). A new nonce is a new
+    secret; ``purpose`` keeps an incoming hook's secret apart from an outgoing one's."""
+    message = f"gatehouse-{purpose}\0{nonce}".encode()
+    return hmac.new(settings.GATEHOUSE_WEBHOOK_KEY, message, hashlib.sha256).hexdigest()
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

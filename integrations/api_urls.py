@@ -1,3 +1,9 @@
 """The integrations app's API routes, mounted under /api/ by config.api_urls."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from integrations import views
+
+urlpatterns = [
+    path("hooks/<slug:provider>/<str:hook>/", views.hook_receive, name="api-hook"),
+]

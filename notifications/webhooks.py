@@ -38,6 +38,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import AuditEvent
+from core.tokens import derived_secret
 from notifications.enums import DeliveryState
 from notifications.models import WebhookDelivery, WebhookSubscription
 from notifications.services import subscription_audit
@@ -53,13 +54,6 @@ EVENT_FAMILIES = [
     "submission", "ticket", "signoff", "comment", "finding", "release", "waiver", "backport",
     "component", "alert", "vote", "event", "repository", "webhook",
 ]  # fmt: skip
-
-
-def derived_secret(purpose: str, nonce: str) -> str:
-    """A webhook secret that is never stored: the HMAC of a stored random nonce under a
-    server key the database never holds. A new nonce is a new secret."""
-    message = f"gatehouse-{purpose}\0{nonce}".encode()
-    return hmac.new(settings.GATEHOUSE_WEBHOOK_KEY, message, hashlib.sha256).hexdigest()
 
 
 def subscription_secret(subscription: WebhookSubscription) -> str:

@@ -8,7 +8,7 @@ another decision or a refresh ends in one consistent state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -593,23 +593,49 @@ def submission_refresh(*, submission: Submission, actor) -> RefreshResult:
     """Re-resolve the submission's branch; if the head moved, re-pin the review to it.
 
     On a move every current sign-off goes stale, approved and in-review tickets go back
-    to needing review (their reviewers are told again), and an approved submission
-    returns to review; except that a department with ``carry_forward_unexported`` keeps
-    its approvals (copied to the new commit, audited) when the change touches no exported
-    file under the export plans of both commits (the mirror is fetched first to tell).
-    Idempotent: refreshing an unmoved branch changes nothing.
+    to needing review (their reviewers are told again), the new commit's scan is queued,
+    and an approved submission returns to review; except that a department with
+    ``carry_forward_unexported`` keeps its approvals (copied to the new commit, audited)
+    when the change touches no exported file under the export plans of both commits (the
+    mirror is fetched first to tell). Idempotent: refreshing an unmoved branch changes
+    nothing.
     """
-    denial = rules.refresh_denial(actor, submission)
-    if denial:
-        raise PermissionDenied(denial)
+    return _refresh(submission=submission, actor=actor, denial=partial(rules.refresh_denial, actor))
+
+
+def _push_denial(submission: Submission) -> str | None:
+    if submission.state not in (SubmissionState.IN_REVIEW, SubmissionState.CHANGES_REQUESTED):
+        return (
+            f"The submission is {submission.get_state_display().lower()}: a push does not "
+            "reopen a settled review (its people refresh it by hand)."
+        )
+    return None
+
+
+def submission_refresh_by_push(*, submission: Submission) -> RefreshResult:
+    """The system's refresh, for a verified push webhook to the submission's branch.
+
+    As ``submission_refresh``, audited as the system. No person asks, so no person's
+    permission is checked: the hook's secret proved the forge. The branch is resolved
+    from the repository, never read from the webhook's body. Only a submission still
+    under review follows its branch by itself: an approval is not undone by a push, so a
+    settled submission raises PermissionDenied with the reason. Idempotent.
+    """
+    return _refresh(submission=submission, actor=None, denial=_push_denial)
+
+
+def _refresh(
+    *, submission: Submission, actor, denial: Callable[[Submission], str | None]
+) -> RefreshResult:
+    if reason := denial(submission):
+        raise PermissionDenied(reason)
     repository = bound_repository(submission)
     head = resolve_branch_head(repository_url=repository.url, branch=submission.branch)
     carry = _carry_forward_departments(submission=submission, new_commit=head)
     with transaction.atomic():
         locked = _lock_submission(submission.pk)
-        denial = rules.refresh_denial(actor, locked)
-        if denial:
-            raise PermissionDenied(denial)
+        if reason := denial(locked):
+            raise PermissionDenied(reason)
         bound_repository(locked)
         repository_record_head(repository=repository, branch=locked.branch, commit=head)
         old = locked.commit
