@@ -271,10 +271,13 @@ CELERY_TASK_IGNORE_RESULT = True  # state lives in the database, not in task res
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "default"
+# The queue names: scans run on a queue of their own; GATEHOUSE_QUEUE_PREFIX lets two
+# installations (or test runs) share one Redis without taking each other's tasks.
+_QUEUE_PREFIX = os.environ.get("GATEHOUSE_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = f"{_QUEUE_PREFIX}default"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_ROUTES = {"scans.*": {"queue": "scans"}}
+CELERY_TASK_ROUTES = {"scans.*": {"queue": f"{_QUEUE_PREFIX}scans"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {

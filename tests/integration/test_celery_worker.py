@@ -136,3 +136,33 @@ def test_sync_now_through_the_api_is_a_job_the_worker_runs(worker, make_repo, em
     job = client.get(response["Location"]).json()
     assert job["attempts"] == 1 and job["sync"]["status"] == "export_pending"
     assert SyncState.objects.filter(component=component).count() == 1
+
+
+def test_a_signed_push_webhook_has_the_worker_rescan_the_new_commit(worker, make_repo, settings):
+    """The forge's request is answered once the delivery is logged; the worker re-pins
+    the submission to the pushed commit and scans it."""
+    from django.test import Client
+
+    from integrations.models import HookDelivery
+    from integrations.services import hook_rotate
+    from scans.enums import ScanStatus
+    from scans.models import ScanRun
+    from tests.integrations.forge import headers_for, push_body, send
+
+    settings.GATEHOUSE_SCAN_ON_SUBMIT = True
+    cast = World()
+    repo = make_repo()
+    submission = submit(cast, repo)
+    hook, secret = hook_rotate(repository=submission.repository, actor=cast.alice)
+    head = repo.commit({"core/later.py": "LATER = 1\n"}, "later")
+    body = push_body(after=head)
+
+    response = send(Client(), hook.path("github"), body, headers_for("github", secret, body))
+
+    assert response.status_code == 202
+    assert wait_for(
+        lambda: ScanRun.objects.filter(commit=head, status=ScanStatus.DONE).exists(), timeout=60
+    ), HookDelivery.objects.values("status", "triggered").first()
+    submission.refresh_from_db()
+    assert submission.commit == head
+    assert HookDelivery.objects.get(hook=hook).status == "done"

@@ -51,6 +51,9 @@ def worker_env(tmp_path: Path, allow_root: Path, **extra: str) -> dict[str, str]
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "GATEHOUSE_VAR_DIR": str(tmp_path / "var"),
         "GATEHOUSE_GIT_ALLOW": f"file://{allow_root}/",
+        # What the worker itself queues (the outbox's e-mails, a refresh's scan) goes to
+        # queues of this session's too, which its workers consume.
+        "GATEHOUSE_QUEUE_PREFIX": f"{QUEUE}-",
         **extra,
     }
 
@@ -62,7 +65,8 @@ class Worker:
     def __init__(self, queue: str, env: dict[str, str], *, pool: str = "solo"):
         celery = Path(sys.executable).with_name("celery")
         self.process = subprocess.Popen(
-            [str(celery), "-A", "config", "worker", "-Q", queue, "--pool", pool,
+            [str(celery), "-A", "config", "worker", "-Q", f"{queue},{queue}-default,{queue}-scans",
+             "--pool", pool,
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
             env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,
