@@ -401,6 +401,9 @@ GATEHOUSE_SYNC_INTERVAL = float(os.environ.get("GATEHOUSE_SYNC_INTERVAL", "900")
 GATEHOUSE_BACKPORT_MAX_DAYS = int(os.environ.get("GATEHOUSE_BACKPORT_MAX_DAYS", "14"))
 GATEHOUSE_COMMIT_NAME = os.environ.get("GATEHOUSE_COMMIT_NAME", "Gatehouse")
 GATEHOUSE_COMMIT_EMAIL = os.environ.get("GATEHOUSE_COMMIT_EMAIL", "gatehouse@localhost")
+# Watching the external repository: each sync scans at most this many community commits
+# it has not seen (the rest wait for the next sync), each blob within the scanner's limits.
+GATEHOUSE_WATCH_MAX_COMMITS = int(os.environ.get("GATEHOUSE_WATCH_MAX_COMMITS", "200"))
 CELERY_BEAT_SCHEDULE["requeue-stalled-git-jobs"] = {
     "task": "releases.requeue_stalled_git_jobs",
     "schedule": float(os.environ.get("GATEHOUSE_REQUEUE_INTERVAL", "60")),

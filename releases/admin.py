@@ -3,7 +3,14 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 from releases import gates
-from releases.models import EvidenceBundle, GateEvaluation, GatePolicy, Release, Waiver
+from releases.models import (
+    EvidenceBundle,
+    ExternalAlert,
+    GateEvaluation,
+    GatePolicy,
+    Release,
+    Waiver,
+)
 
 
 class GatePolicyForm(forms.ModelForm):
@@ -55,3 +62,11 @@ class EvidenceBundleAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("archive").select_related("release__component")
+
+
+@admin.register(ExternalAlert)
+class ExternalAlertAdmin(ReadOnlyAdmin):
+    """Alerts are triaged on their page, by the department's reviewers (audited)."""
+
+    list_display = ["component", "kind", "rule", "path", "department", "state", "created_at"]
+    list_filter = ["state", "kind", "department"]

@@ -32,7 +32,7 @@ from governance.enums import Stage
 from governance.models import Component, Department
 from governance.selectors import visible_components, within_visible
 from releases.enums import GateStatus, ReleaseState
-from releases.models import FindingTally, Release, SyncState
+from releases.models import ExternalAlert, FindingTally, Release, SyncState
 from reviews.enums import (
     DECIDABLE_SUBMISSION_STATES,
     PENDING_TICKET_STATES,
@@ -146,6 +146,8 @@ class PortfolioRow:
     scan: ScanRun | None = None
     #: The newest sync; None without an external repository or before the first sync.
     sync: SyncState | None = None
+    #: Alerts on the external repository not triaged yet (releases.watch).
+    open_alerts: int = 0
     #: Shared by the rows of a page (the HTML page's chips; the API reads none of them).
     fragments: Fragments = field(default_factory=Fragments, repr=False, compare=False)
 
@@ -200,6 +202,10 @@ class PortfolioRow:
     @property
     def sync_chip(self) -> SafeString:
         return self.fragments.chip(self.sync, "status")
+
+    @property
+    def alerts_chip(self) -> SafeString:
+        return self.fragments("releases/partials/alerts_chip.html", n=self.open_alerts)
 
 
 def _latest_submission():
@@ -358,6 +364,16 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
     )
     # Only what the chip needs: the lists of commits a sync keeps can be long.
     syncs = SyncState.objects.only("id", "status", "checked_at").in_bulk(sync_ids)
+    # Open external alerts per component of the page: one grouped count.
+    alerts = dict(
+        ExternalAlert.objects.filter(
+            component_id__in=[c.pk for c in components], state=ExternalAlert.State.OPEN
+        )
+        .order_by()
+        .values_list("component_id")
+        .annotate(n=Count("id"))
+        .values_list("component_id", "n")
+    )
 
     rows = []
     fragments = Fragments()
@@ -378,6 +394,7 @@ def portfolio_rows(components: list[Component]) -> list[PortfolioRow]:
         if row.release is not None:
             row.waived = [g for g in row.release.gates if g.get("status") == GateStatus.WAIVED]
         row.sync = syncs.get(component.latest_sync_id)
+        row.open_alerts = alerts.get(component.pk, 0)
         rows.append(row)
     return rows
 
@@ -390,10 +407,11 @@ class Counters:
     releases_ready: int
     open_blocking_findings: int
     pending_tickets: int
+    open_alerts: int = 0
 
 
 def portfolio_counters(user) -> Counters:
-    """The numbers on top of the portfolio, over every visible component: four queries."""
+    """The numbers on top of the portfolio, over every visible component: five queries."""
     visible = visible_components(user)
     by_stage = dict(
         visible.order_by().values_list("stage").annotate(n=Count("id")).values_list("stage", "n")
@@ -419,6 +437,9 @@ def portfolio_counters(user) -> Counters:
         submission__state__in=DECIDABLE_SUBMISSION_STATES,
         state__in=PENDING_TICKET_STATES,
     ).count()
+    alerts = within_visible(
+        ExternalAlert.objects.filter(state=ExternalAlert.State.OPEN), user
+    ).count()
     return Counters(
         components=sum(by_stage.values()),
         by_stage=by_stage,
@@ -426,6 +447,7 @@ def portfolio_counters(user) -> Counters:
         releases_ready=releases.get(ReleaseState.READY, 0),
         open_blocking_findings=findings,
         pending_tickets=pending,
+        open_alerts=alerts,
     )
 
 

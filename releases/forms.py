@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from releases import gates
+from releases.models import ExternalAlert
 
 
 class ReleaseForm(forms.Form):
@@ -62,3 +63,14 @@ class WaiverForm(forms.Form):
         self.fields["owner"].queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
+
+
+class AlertTriageForm(forms.Form):
+    """How a department settles an alert on the external repository, and why."""
+
+    state = forms.ChoiceField(choices=ExternalAlert.State.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="What was checked or done: rotated the key, not a real credential, …",
+    )

@@ -72,6 +72,9 @@ class DepartmentReview:
     other_scope: int = 0
     #: "changes_requested"/"reject" decisions currently standing, as (person, comment).
     objections: tuple[tuple[str, str], ...] = ()
+    #: The open external alert that reopened the review (releases.watch), and its page.
+    alert: str = ""
+    alert_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,8 +328,12 @@ def reviews_gate(ctx: GateContext) -> Outcome:
                     f"; {_plural(dept.other_scope, 'approval was', 'approvals were')} made "
                     "before the license, paths or destination changed"
                 )
+            if dept.alert:
+                have += f"; reopened by an external alert: {dept.alert}"
             waiting.append(f"{dept.name} has {have}")
             evidence.append(link)
+            if dept.alert:
+                evidence.append(Evidence("External alert", dept.alert_url))
     if waiting:
         return blocked("Waiting on reviews: " + "; ".join(waiting) + ".", *evidence)
     names = ", ".join(d.name for d in review.departments)

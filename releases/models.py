@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import TimeStampedModel
-from governance.models import Component
+from governance.models import Component, Department
 from releases.enums import GateStatus, ReleaseState, SyncStatus
+from scans.enums import FindingKind, Severity
 
 
 class GatePolicy(models.Model):
@@ -389,3 +390,76 @@ class EvidenceBundle(models.Model):
         component = self.release.component.slug
         suffix = "-preview" if self.preview else ""
         return f"{component}-{self.release.version}-evidence{suffix}.zip"
+
+
+class ExternalAlert(models.Model):
+    """A secret, an internal reference or a denied license found in a commit of the
+    component's external repository (``releases.watch``): what was found where, by whom it
+    was committed, the department it went to, and how that department settled it. One per
+    component and fingerprint, so the same leak in two commits, or seen by a second sync,
+    is one alert. Like a scan's findings it never holds a secret's value: ``excerpt`` is
+    the detector's redacted preview and a secret's fingerprint is sealed with the server's
+    key."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+        FIXED = "fixed", "Fixed"
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=16, choices=FindingKind.choices)
+    rule = models.CharField(max_length=64)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    message = models.CharField(max_length=500)
+    excerpt = models.CharField(max_length=300, blank=True)
+    commit = models.CharField(max_length=64)
+    path = models.CharField(max_length=1000)
+    line = models.PositiveIntegerField(default=0)
+    author_name = models.CharField(max_length=200, blank=True)
+    author_email = models.CharField(max_length=200, blank=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["component", "fingerprint"], name="one_external_alert_per_fingerprint"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "component"])]
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{self.get_kind_display()} in {where} at {self.commit[:10]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:alert", kwargs={"slug": self.component.slug, "pk": self.pk})
+
+
+class ExternalWatch(models.Model):
+    """What the watcher has seen of a component's external repository: ``head`` is the
+    external head of its last complete pass (every commit under it scanned, or behind an
+    export), and ``scanned`` the commits beyond it that a pass cut short already scanned
+    (a backlog over GATEHOUSE_WATCH_MAX_COMMITS, a time limit, a git error). A commit is
+    added only after its alerts are written, so each is scanned once however often syncs
+    run, and a sync that stops half-way scans the rest next time."""
+
+    component = models.OneToOneField(Component, on_delete=models.CASCADE, related_name="watch")
+    head = models.CharField(max_length=64, blank=True)
+    scanned = models.JSONField(default=list, blank=True)
+    #: Why the last pass stopped before the end (a git error, the time limit), or "".
+    error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"watch of {self.component}: {len(self.scanned)} commits scanned"

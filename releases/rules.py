@@ -31,3 +31,17 @@ def can_read_evidence(user, component: Component) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_superuser or visible_submissions(user).filter(component=component).exists()
+
+
+def alert_triage_denial(user, alert) -> str | None:
+    """Why ``user`` may not triage an external alert, or None: the reviewers of the
+    alert's department and the open-source office may, never someone with a stake in the
+    component (its owners, registrar, submitter), as for a scan's findings."""
+    if not user.is_authenticated:
+        return "Sign in first."
+    stake = governance_rules.has_stake(user, alert.component)
+    if stake:
+        return f"{stake}; someone without a stake in it triages its alerts."
+    if user.is_superuser or user.groups.filter(pk=alert.department.reviewer_group_id).exists():
+        return None
+    return f"Only {alert.department} reviewers and the open-source office triage this alert."

@@ -13,7 +13,7 @@ import vcs
 from governance.models import Component, ComponentRole, Department
 from governance.selectors import visible_components
 from releases import gates
-from releases.models import GatePolicy, Release, SyncState, Waiver
+from releases.models import ExternalAlert, GatePolicy, Release, SyncState, Waiver
 from reviews.enums import Decision, SignOffStatus, SubmissionState
 from reviews.models import SignOff, Submission
 from scans.enums import FindingKind, Severity, TriageState
@@ -95,6 +95,13 @@ def _review_state(component: Component, commit: str) -> gates.ReviewState | None
     by_ticket: dict[int, list[SignOff]] = {}
     for signoff in signoffs:
         by_ticket.setdefault(signoff.ticket_id, []).append(signoff)
+    # The newest open external alert of each department: what reopened its review.
+    alerts: dict[int, ExternalAlert] = {}
+    for alert in ExternalAlert.objects.filter(
+        component=component, state=ExternalAlert.State.OPEN
+    ).order_by("created_at", "id"):
+        alert.component = component
+        alerts[alert.department_id] = alert
     departments = []
     for dept in Department.objects.filter(is_active=True).order_by("position", "name"):
         ticket = tickets.get(dept.pk)
@@ -125,6 +132,8 @@ def _review_state(component: Component, commit: str) -> gates.ReviewState | None
                     1 for s in by_ticket.get(ticket.pk, ()) if s.status == SignOffStatus.STALE
                 ),
                 other_scope=other_scope,
+                alert=str(alerts[dept.pk]) if dept.pk in alerts else "",
+                alert_url=alerts[dept.pk].get_absolute_url() if dept.pk in alerts else "",
                 objections=tuple(
                     (s.reviewer.get_username(), s.comment)
                     for s in current

@@ -1,9 +1,10 @@
-"""Writes for releases and waivers: create, evaluate, cancel, grant, revoke, lapse."""
+"""Writes for releases and waivers (create, evaluate, cancel, grant, revoke, lapse) and for
+the external repository's alerts (open, triage)."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,15 +13,17 @@ from django.utils import timezone
 
 import vcs
 from core.audit import audit_record
-from governance.models import Component
+from governance.models import Component, Department
 from governance.rules import has_stake
 from releases import gates, rules
 from releases.enums import OPEN_RELEASE_STATES, RELEASE_TRANSITIONS, GateStatus, ReleaseState
-from releases.models import GateEvaluation, Release, Waiver
+from releases.models import ExternalAlert, GateEvaluation, Release, Waiver
 from releases.selectors import approved_commit, gate_context, internal_branch, required_gates
 from releases.summaries import chart_summary_changed
 from releases.versions import Version
-from scans.enums import TriageState
+from reviews.services import ticket_reopen
+from scans import engine
+from scans.enums import KIND_DEPARTMENT, TriageState
 from scans.models import Finding, ScanRun
 from scans.services import internal_mirror
 
@@ -382,3 +385,94 @@ def _reevaluate_on_commit(component_id: int, trigger: str) -> None:
     transaction.on_commit(
         partial(component_releases_changed, trigger=trigger, component_id=component_id)
     )
+
+
+# --------------------------------------------------------------------------- external alerts
+
+
+def _committed_at(commit: vcs.CommitInfo):
+    try:
+        return datetime.fromisoformat(commit.authored_at)
+    except (TypeError, ValueError):
+        return None
+
+
+def alert_open(
+    *, component: Component, commit: vcs.CommitInfo, finding: engine.ScanFinding
+) -> ExternalAlert | None:
+    """Open an alert for a finding in a community commit of the component's external
+    repository (``releases.watch``), in one transaction: the alert (the finding's redacted
+    excerpt, never a secret's value; the department its kind belongs to: security for a
+    secret, compliance for an internal reference, legal for a denied license), its audit
+    event ``alert.opened`` (the notifications outbox tells the department's reviewers and
+    the component's owners), and the department's review of the component reopened
+    (``reviews.services.ticket_reopen``). Idempotent: None, and nothing written, when the
+    component already has an alert with this fingerprint (the same leak in another commit,
+    or seen again), whatever its state."""
+    department = Department.objects.filter(slug=KIND_DEPARTMENT.get(finding.kind, "")).first()
+    if department is None:
+        raise ValidationError({"kind": [f"No department reviews {finding.kind} findings."]})
+    fingerprint = finding.fingerprint
+    with transaction.atomic():
+        if ExternalAlert.objects.filter(component=component, fingerprint=fingerprint).exists():
+            return None
+        try:
+            with transaction.atomic():  # a savepoint: only the insert can hit the constraint
+                alert = ExternalAlert.objects.create(
+                    component=component, kind=finding.kind, rule=finding.rule[:64],
+                    severity=finding.severity, message=finding.message[:500],
+                    excerpt=finding.excerpt[:300], commit=commit.sha, path=finding.path[:1000],
+                    line=finding.line, author_name=commit.author_name[:200],
+                    author_email=commit.author_email[:200], committed_at=_committed_at(commit),
+                    fingerprint=fingerprint, department=department,
+                )  # fmt: skip
+        except IntegrityError:
+            return None  # a sync beside this one opened it first
+        audit_record(
+            actor=None, action="alert.opened", obj=alert,
+            after={"component": component.pk, "department": department.slug,
+                   "kind": alert.kind, "commit": alert.commit, "path": alert.path,
+                   "line": alert.line, "rule": alert.rule, "fingerprint": fingerprint},
+            scope=component.audit_scope,
+        )  # fmt: skip
+        ticket_reopen(
+            component=component, department=department,
+            reason=f"external alert #{alert.pk}: {alert}",
+        )  # fmt: skip
+    return alert
+
+
+def alert_triage(*, alert: ExternalAlert, actor, state: str, reason: str) -> ExternalAlert:
+    """Settle an external alert: confirmed (a real leak, being dealt with), dismissed (not
+    one), fixed (rotated or removed), or back to open; with a reason. Only the reviewers of
+    the alert's department and the open-source office, never someone with a stake in the
+    component (``rules.alert_triage_denial``). Audited ``alert.triaged``. The review the
+    alert reopened stays open: the department signs off again in the normal way.
+    Idempotent for the same state and reason."""
+    if state not in ExternalAlert.State.values:
+        raise ValidationError({"state": ["Choose open, confirmed, dismissed or fixed."]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why: a reason is required."]})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": ["Keep it under 2,000 characters."]})
+    denial = rules.alert_triage_denial(actor, alert)
+    if denial:
+        raise PermissionDenied(denial)
+    with transaction.atomic():
+        locked = ExternalAlert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
+        if locked.state == state and locked.reason == reason:
+            return locked
+        before = {"state": locked.state}
+        locked.state = state
+        locked.reason = reason
+        locked.triaged_by = actor
+        locked.triaged_at = timezone.now()
+        locked.save(update_fields=["state", "reason", "triaged_by", "triaged_at"])
+        audit_record(
+            actor=actor, action="alert.triaged", obj=locked, before=before,
+            after={"state": state, "reason": reason[:500], "component": locked.component_id,
+                   "department": alert.department.slug},
+            scope=alert.component.audit_scope,
+        )  # fmt: skip
+    return locked

@@ -170,9 +170,13 @@ def component_sync(
     alignment, and a status. Returns None when another sync of the component holds its
     lock (that one's result stands; with ``wait``, it waits for the lock instead) or when
     the component has no external repository. Git errors are recorded as a failed sync.
-    Re-evaluates the component's open releases (the versions gate reads the result).
+    Scans the external commits not seen yet for leaks (``releases.watch``): each new one
+    opens an alert and reopens its department's review. Re-evaluates the component's open
+    releases (the versions gate reads the result, the reviews gate the reopened reviews).
     Idempotent. Run as a job (``releases.jobs``), ``job`` reports its steps and records
     the outcome with the sync's own write."""
+    from releases import watch  # it reads this module's trailers
+
     job = job or NO_JOB
     component = Component.objects.select_related("internal_repository", "external_repository").get(
         pk=component_id
@@ -186,7 +190,7 @@ def component_sync(
     with lock as acquired:
         if not acquired:
             return None
-        previous = None
+        previous = watched = None
         try:
             job.step("Fetching both repositories")
             sides = _update_workspace(component, workspace, with_log=False, timeout=timeout)
@@ -194,8 +198,20 @@ def component_sync(
             if previous is None:
                 _read_external_log(workspace, sides)
                 fields = _sync_fields(component, workspace, sides)
+            # The community commits not scanned yet (git only; even when nothing moved, a
+            # backlog left by the last pass is worked on). Its own errors end only it.
+            job.step("Scanning new external commits")
+            watched = watch.external_scan(
+                component=component, workspace=workspace, head=sides.external_head,
+                log=sides.external_log,
+            )  # fmt: skip
         except vcs.VcsError as exc:
             fields = {"status": SyncStatus.FAILED, "error": str(exc)[:2000]}
+        if watched is not None:
+            # The alerts and the commits seen, in a transaction of their own (a sync that
+            # stops before it scans those commits again); before the sync's row, which is
+            # then checked after the component moved back to review.
+            watch.external_record(component=component, result=watched)
         seconds = time.monotonic() - started
         with transaction.atomic():
             if previous is not None:

@@ -9,14 +9,24 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.forms import add_service_errors
+from core.models import AuditEvent
 from core.templatetags.gatehouse import humantime
 from governance.models import Component, Department
 from governance.selectors import component_detail, visible_components
 from releases import charts, dashboard, departments, jobs, rules, selectors, services, summaries
 from releases.enums import OPEN_RELEASE_STATES, GateStatus, ReleaseState
 from releases.evidence import read as evidence_read
-from releases.forms import CancelForm, ReleaseForm, WaiverForm
-from releases.models import Backport, EvidenceBundle, GitJob, Release, SyncState, Waiver
+from releases.forms import AlertTriageForm, CancelForm, ReleaseForm, WaiverForm
+from releases.models import (
+    Backport,
+    EvidenceBundle,
+    ExternalAlert,
+    ExternalWatch,
+    GitJob,
+    Release,
+    SyncState,
+    Waiver,
+)
 from scans.models import Finding
 
 
@@ -548,3 +558,79 @@ def git_job(request, pk):
             response["HX-Refresh"] = "true"
         return response
     return render(request, "releases/git_job.html", {"job": job, "component": job.component})
+
+
+# --------------------------------------------------------------------------- external alerts
+
+ALERTS_SHOWN = 50
+
+
+def _alerts_context(request, component) -> dict:
+    """What the External alerts section shows: three queries, however many alerts."""
+    alerts = ExternalAlert.objects.filter(component=component).select_related("department")
+    open_alerts = list(alerts.filter(state=ExternalAlert.State.OPEN)[:ALERTS_SHOWN])
+    settled = list(
+        alerts.exclude(state=ExternalAlert.State.OPEN)
+        .select_related("triaged_by")
+        .order_by("-triaged_at", "-id")[:ALERTS_SHOWN]
+    )
+    for alert in open_alerts + settled:
+        alert.component = component
+    return {
+        "component": component,
+        "open_alerts": open_alerts,
+        "settled_alerts": settled,
+        "watch": ExternalWatch.objects.filter(component=component).first(),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def component_alerts(request, slug):
+    """The alerts the watcher opened on the component's external repository, open ones
+    first: a fragment for the component page (htmx), or a page. Whoever sees the component
+    sees them (the excerpts are redacted, as a scan's are)."""
+    component = _component_or_404(request.user, slug)
+    template = "releases/alerts_panel.html" if request.htmx else "releases/alerts.html"
+    return render(request, template, _alerts_context(request, component))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def alert_detail(request, slug, pk):
+    """One alert, with what it reopened and its history; POST (the department's reviewers
+    and the office): triage it."""
+    component = _component_or_404(request.user, slug)
+    alert = (
+        ExternalAlert.objects.select_related("department", "triaged_by")
+        .filter(component=component, pk=pk)
+        .first()
+    )
+    if alert is None:
+        raise Http404("Not found, or not yours to see.")
+    alert.component = component
+    denial = rules.alert_triage_denial(request.user, alert)
+    form = AlertTriageForm(request.POST or None)
+    if request.method == "POST":
+        if denial:
+            raise PermissionDenied(denial)
+        if form.is_valid():
+            try:
+                alert = services.alert_triage(
+                    alert=alert, actor=request.user, **form.cleaned_data
+                )  # fmt: skip
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Alert marked {alert.get_state_display().lower()}.")
+                return redirect(alert)
+    history = AuditEvent.objects.filter(
+        object_type=ExternalAlert._meta.label_lower, object_id=str(alert.pk)
+    ).order_by("-seq")[:20]
+    return render(
+        request,
+        "releases/alerts_detail.html",
+        {"component": component, "alert": alert, "form": form, "may_triage": not denial,
+         "triage_denial": denial, "timeline": history},
+        status=400 if form.errors else 200,
+    )  # fmt: skip

@@ -1047,3 +1047,57 @@ def component_set_external(
         component=component, actor=actor, external_url=url, external_branch=branch,
         from_prefix=from_prefix, to_prefix=to_prefix,
     )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- reopening
+
+
+def ticket_reopen(
+    *, component: Component, department: Department, reason: str, actor=None
+) -> ReviewTicket | None:
+    """Send ``department``'s review of ``component`` back to needing review (a leak found in
+    the external repository, say). On the component's latest submission (not withdrawn:
+    the one its releases were reviewed on), the department's current approvals go stale
+    (audited), its ticket moves to open (audited with ``reason``; the notifications outbox
+    tells its reviewers why), and an approved submission returns to review, the component
+    with it, so that the department decides again in the normal way; till it has, the
+    reviews gate of the component's open releases blocks (re-evaluated after commit).
+    Idempotent: a ticket already open, waiting on requested changes or rejected is left
+    as it is, and None returned; else the reopened ticket."""
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update(of=("self",))
+            .select_related("component")
+            .filter(component=component)
+            .exclude(state=SubmissionState.WITHDRAWN)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if submission is None:
+            return None
+        ticket = (
+            ReviewTicket.objects.select_for_update(of=("self",))
+            .select_related("department")
+            .filter(submission=submission, department=department)
+            .first()
+        )
+        if ticket is None or ticket.state not in (TicketState.APPROVED, TicketState.IN_REVIEW):
+            return None
+        ticket.submission = submission
+        stale = SignOff.objects.filter(
+            ticket=ticket, status=SignOffStatus.CURRENT, decision=Decision.APPROVE
+        ).update(status=SignOffStatus.STALE, status_changed_at=timezone.now())
+        if stale:
+            audit_record(
+                actor=actor, action="ticket.signoffs_stale", obj=ticket,
+                after={"stale_signoffs": stale, "reason": reason[:500]},
+                scope=submission.component.audit_scope,
+            )  # fmt: skip
+        _ticket_transition(ticket=ticket, to_state=TicketState.OPEN, actor=actor, reason=reason)
+        if submission.state == SubmissionState.APPROVED:
+            _submission_transition(
+                submission=submission, to_state=SubmissionState.IN_REVIEW, actor=actor,
+                reason=reason,
+            )  # fmt: skip
+        _announce_review_change(submission)
+    return ticket

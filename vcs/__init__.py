@@ -20,10 +20,12 @@ from vcs.errors import (
 )
 from vcs.export import (
     ApplyResult,
+    ChangedBlob,
     CommitInfo,
     Identity,
     apply_commit_onto,
     build_export_tree,
+    changed_blobs,
     commit_tree,
     create_tag,
     list_refs,
@@ -70,6 +72,7 @@ __all__ = [
     "BlobReader",
     "BlobView",
     "BranchNotFound",
+    "ChangedBlob",
     "CommitDiff",
     "CommitInfo",
     "Credentials",
@@ -89,6 +92,7 @@ __all__ = [
     "VcsError",
     "apply_commit_onto",
     "build_export_tree",
+    "changed_blobs",
     "changed_paths",
     "check_egress",
     "commit_diff",

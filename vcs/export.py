@@ -50,10 +50,12 @@ from vcs.remote import FETCH, PUSH, Credentials, Resolver, remote_env, unreachab
 
 __all__ = [
     "ApplyResult",
+    "ChangedBlob",
     "CommitInfo",
     "Identity",
     "apply_commit_onto",
     "build_export_tree",
+    "changed_blobs",
     "commit_tree",
     "create_tag",
     "list_refs",
@@ -939,6 +941,36 @@ def _raw_diff(workspace: Path, old: str, new: str) -> list[tuple[str, str, str, 
 
 def _entry(mode: str, sha: str) -> _Entry:
     return _Entry(mode, "commit" if mode == _GITLINK_MODE else "blob", sha)
+
+
+@dataclass(frozen=True)
+class ChangedBlob:
+    """A file a commit added or modified: its path (decoded with surrogateescape, like
+    vcs.tree's), its new blob and mode."""
+
+    path: str
+    sha: str
+    mode: str
+
+    @property
+    def display_path(self) -> str:
+        return _display(self.path)
+
+
+def changed_blobs(workspace: Path, commit: str) -> list[ChangedBlob]:
+    """The files ``commit`` added, modified or changed in type against its first parent
+    (every file of a root commit): what a scan of only that commit's change reads.
+    Deletions and submodules are left out. Raises InvalidRef, VcsError."""
+    commit = _check_sha(commit, what="commit")
+    parent = _first_parent(workspace, commit)
+    base = parent if parent is not None else _empty_tree(workspace)
+    return [
+        ChangedBlob(path, new_sha, new_mode)
+        for status, _old_mode, new_mode, _old_sha, new_sha, path in _raw_diff(
+            workspace, base, commit
+        )
+        if status != "D" and new_mode != _GITLINK_MODE
+    ]
 
 
 def apply_commit_onto(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from governance.models import Component, Department
 from releases import charts, departments
-from releases.models import Release, SyncState
+from releases.models import ExternalAlert, Release, SyncState
 from releases.summaries import finding_tallies_refresh
 from reviews.enums import SignOffStatus, TicketState
 from reviews.models import ReviewTicket, SignOff, Submission
@@ -302,12 +302,29 @@ def test_dashboard_query_counts_do_not_grow_with_the_data(client, world, make_re
             ReviewTicket.objects.filter(submission=s, department__slug="security").update(
                 created_at=now - timedelta(days=20)
             )
+            # The watcher's alerts on the external repository: counted on the portfolio.
+            ExternalAlert.objects.bulk_create(
+                ExternalAlert(
+                    component=s.component,
+                    kind="secret",
+                    rule="github-token",
+                    severity="blocking",
+                    message="A GitHub token.",
+                    commit="a" * 40,
+                    path=f"api/{j}.py",
+                    fingerprint=f"{prefix}-{i}-{j}",
+                    department=world.departments["security"],
+                    state="open" if j % 2 == 0 else "dismissed",
+                )  # fmt: skip
+                for j in range(i + 1)
+            )
 
     urls = {
-        world.admin: [reverse("releases:departments"),
+        world.admin: [reverse("releases:departments"), reverse("home"),
                       reverse("releases:department", args=["legal"]), reverse("releases:charts")],
         world.reviewers["legal"]: [reverse("releases:department", args=["legal"])],
-        world.alice: [reverse("releases:departments"), reverse("releases:charts")],
+        world.alice: [reverse("releases:departments"), reverse("releases:charts"),
+                      reverse("home")],
     }  # fmt: skip
 
     def measure():
@@ -327,6 +344,10 @@ def test_dashboard_query_counts_do_not_grow_with_the_data(client, world, make_re
     print("query counts:", {f"{u} {url}": n for (u, url), n in large.items()})
     page = login(client, world.admin).get(reverse("releases:department", args=["legal"]))
     assert page.content.decode().count('data-reviewer="') == 9  # leo and eight more
+    portfolio = client.get(reverse("home")).content.decode()
+    assert portfolio.count('data-testid="alerts-chip"') == 8  # every one has an open alert
+    opened = ExternalAlert.objects.filter(state="open").count()
+    assert f'open-alerts-counter"><strong>{opened}</strong>' in portfolio
 
 
 # --- The SVG module --------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.audit import verify_chain
 from releases import departments
-from releases.models import Release, SyncState
+from releases.models import ExternalAlert, Release, SyncState
 from reviews.models import ReviewTicket, SignOff, Submission
 from scans.models import ScanRun
 from tests.reviews.test_seed_demo import demo_settings, seed  # noqa: F401 - a fixture
@@ -74,6 +74,14 @@ def test_seeded_demo_spans_twelve_weeks_and_every_chart_shows_a_history(
         submission__component__slug="config-client", department__slug="compliance"
     )
     assert (now - waiting.created_at).days >= 28
+    # A contributor's slip outside: an open alert on mq-core, security's review open again.
+    alert = ExternalAlert.objects.get(component__slug="mq-core")
+    assert (alert.kind, alert.department.slug, alert.state) == ("secret", "security", "open")
+    assert alert.path == "api/examples/ci_publish.py" and alert.author_name == "Dana Contributor"
+    security = ReviewTicket.objects.get(
+        submission__component__slug="mq-core", department__slug="security"
+    )
+    assert security.state == "open"
     # The audit events keep their real, sealed times: the chain still verifies.
     assert verify_chain() is None
 
@@ -108,7 +116,8 @@ def test_no_page_of_the_demo_shows_a_raw_code(
             "/charts/", "/departments/security/"]  # fmt: skip
     for slug in ("mq-core", "config-client", "trade-gateway", "rpc-interfaces"):
         urls += [f"/components/{slug}/", f"/components/{slug}/sync/",
-                 f"/components/{slug}/releases/"]  # fmt: skip
+                 f"/components/{slug}/releases/", f"/components/{slug}/alerts/"]  # fmt: skip
+    urls += [a.get_absolute_url() for a in ExternalAlert.objects.all()]
     urls += [r.get_absolute_url() for r in Release.objects.all()]
     urls += [s.get_absolute_url() for s in Submission.objects.all()]
     urls += [t.get_absolute_url() for t in ReviewTicket.objects.all()]

@@ -23,6 +23,7 @@ from vcs.export import (
     Identity,
     apply_commit_onto,
     build_export_tree,
+    changed_blobs,
     commit_tree,
     create_tag,
     list_refs,
@@ -691,3 +692,26 @@ def test_apply_commit_onto_missing_counterparts(
     assert "docs/x.md: has no counterpart in the target" in result.conflicts
     assert "rpc/core/run.sh (from run.sh): does not exist in the target" in result.conflicts
     assert not any("api.py" in c for c in result.conflicts)  # that file applied fine
+
+
+# --------------------------------------------------------------------------- watching
+
+
+def test_changed_blobs_lists_what_a_commit_added_or_modified_not_what_it_deleted(
+    tmp_path: Path, workspace: Path, internal: Path, external: Path, allow: list[str]
+) -> None:
+    root = ref_commit(workspace, "refs/internal/heads/main")
+    assert root is not None
+    everything = {b.path for b in changed_blobs(workspace, root)}  # a root commit: every file
+    assert everything == {e.path for e in list_tree(workspace, root)}
+    _publish(workspace, external, allow)
+    source = _contribute(tmp_path, external, {"api.py": "changed\n", "new/mod.py": "new\n",
+                                               "sub/x.txt": None})  # fmt: skip
+    _sync(workspace, internal, external, allow)
+    changed = changed_blobs(workspace, source)
+    assert sorted(b.path for b in changed) == ["api.py", "new/mod.py"]
+    contents = dict(read_blobs(workspace, [b.sha for b in changed], max_blob_bytes=1 << 20))
+    assert sorted(contents.values()) == [b"changed\n", b"new\n"]
+    assert all(b.mode == "100644" for b in changed)
+    with pytest.raises(InvalidRef):
+        changed_blobs(workspace, "main")

@@ -483,6 +483,8 @@ def test_public_api_is_exported() -> None:
         "ApplyResult", "CommitInfo", "Identity", "PathNotFound", "PushRejected",
         "apply_commit_onto", "build_export_tree", "commit_tree", "create_tag", "list_refs",
         "log", "push", "ref_commit", "tree_of", "workspace_lock", "workspace_update",
+        # export.py: what the external repository's watcher reads of each commit
+        "ChangedBlob", "changed_blobs",
         # tree.py: release commits
         "commit_reachable", "recent_tags",
         # objects.py: what reviewers read (GitPython, local objects only)

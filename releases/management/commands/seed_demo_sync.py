@@ -15,6 +15,10 @@ ready releases can be published through the real service. Then, after a sync:
 * config-client: a contributor started the external repository before any export, and
   the internal side moved too -- diverged.
 
+Then a contributor pushes an example to mq-core's external repository with a GitHub
+token in it (made here at run time, never written in this source): the last sync's
+watcher opens an external alert, and security's review of mq-core is open again.
+
 Last, ``backdate_story`` dates the releases, the waiver, the scans and the syncs in the
 demo's twelve-week story (see seed_demo.STORY), counted from each submission.
 
@@ -25,8 +29,11 @@ already there are left alone.
 from __future__ import annotations
 
 import os
+import random
+import string
 import subprocess
 import tempfile
+import zlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,6 +70,40 @@ COMMUNITY = {
         "Start the public README",
     ),
 }
+
+
+# A contributor's slip, found by the watcher (releases.watch) at the last sync.
+LEAK_MESSAGE = "Add a CI example that publishes to the broker"
+LEAK_PATH = "api/examples/ci_publish.py"
+
+
+def _base62(number: int) -> str:
+    digits = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    out = ""
+    while number:
+        number, rest = divmod(number, 62)
+        out = digits[rest] + out
+    return out.rjust(6, "0")
+
+
+def demo_token(seed: str = "gatehouse demo") -> str:
+    """A credential-shaped value in GitHub's format, checksum included, made at run time
+    from a seed (the same on every run): the demo's leak, real enough for the detector,
+    valid nowhere. Kept out of the source, so no scanner flags this repository."""
+    rng = random.Random(seed)  # noqa: S311 - a made-up demo value, not a secret
+    body = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(30))
+    return "ghp" + "_" + body + _base62(zlib.crc32(body.encode()))
+
+
+def leak_files() -> dict[str, str]:
+    return {
+        LEAK_PATH: (
+            '"""Publish one message from CI (see api/README.md)."""\n\n'
+            "from mq_core.api import client\n\n"
+            f'GITHUB_TOKEN = "{demo_token()}"  # to tag the build; TODO read from CI\n\n'
+            'client.connect("localhost:5672").publish("ci", b"built")\n'
+        )
+    }
 
 
 # The demo's history after the reviews (see seed_demo.STORY): days after each component's
@@ -197,6 +238,7 @@ class Command(BaseCommand):
             )  # fmt: skip
             self.stdout.write(f"  rpc-interfaces {RC}: {candidate.state}")
         self._community(root / "mq-core.git", *COMMUNITY["mq-core"])
+        self._community(root / "mq-core.git", leak_files(), LEAK_MESSAGE)
         for slug, component in components.items():
             state = component_sync(component_id=component.pk, trigger="demo")
             self.stdout.write(f"  {slug}: {state.status if state else 'sync skipped'}")
