@@ -60,6 +60,7 @@ setup: $(STAMP) bytecode
 	$(BIN)/python manage.py seed_demo_sync
 	$(BIN)/python manage.py seed_demo_hooks
 	$(BIN)/python manage.py seed_demo_votes
+	$(BIN)/python manage.py seed_demo_community
 	$(BIN)/python manage.py seed_demo_notifications
 
 run: setup

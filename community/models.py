@@ -106,6 +106,22 @@ class DigestSubscription(models.Model):
         return f"{self.user} reads the {self.component or 'portfolio'} digest"
 
 
+class CalendarFeed(models.Model):
+    """A person's private feed address, for calendar and feed readers that cannot sign in
+    (the events' iCalendar feed, the digests' Atom feeds). The token in the address is
+    never stored: it is an HMAC of ``nonce`` under the server's secret key, so a new nonce
+    is a new address and deleting the row turns the address off (community.services)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    nonce = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"feed address of {self.user}"
+
+
 class VotePolicy(models.Model):
     """How a component's promotion votes are decided (data, per component). A component
     without a row uses the defaults: 72 hours, three +1 and no −1."""

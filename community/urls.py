@@ -6,4 +6,5 @@ from django.urls import include, path
 app_name = "community"
 urlpatterns: list = [
     path("", include("community.vote_urls")),
+    path("", include("community.urls_events")),
 ]

@@ -507,6 +507,13 @@ CELERY_BEAT_SCHEDULE["deliver-due-webhooks"] = {
     "task": "notifications.deliver_due_webhooks",
     "schedule": 30.0,
 }
+# Promotion votes: each closes when its window (hours, data per component) has ended.
+CELERY_BEAT_SCHEDULE["close-due-votes"] = {"task": "community.close_due_votes", "schedule": 300.0}
+# The weekly community digests: every Monday morning, last week's, then e-mailed.
+CELERY_BEAT_SCHEDULE["weekly-community-digests"] = {
+    "task": "community.build_weekly_digests",
+    "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
+}
 # Incoming push webhooks: a body larger than GATEHOUSE_HOOK_MAX_BYTES is refused (413)
 # unread; a push whose processing was lost is sent again after ten minutes.
 GATEHOUSE_HOOK_MAX_BYTES = int(os.environ.get("GATEHOUSE_HOOK_MAX_BYTES", str(2 * 1024 * 1024)))
