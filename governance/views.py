@@ -38,6 +38,9 @@ def _render_component(request, component, *, role_form=None, status=200):
             "can_manage_roles": rules.can_manage_roles(request.user, component),
             "role_form": role_form or RoleForm(),
             "can_change_scope": rules.can_change_scope(request.user, component),
+            # The repositories' push webhooks (their pages are the integrations app's).
+            "can_manage_hooks": request.user.is_superuser
+            or rules.is_owner(request.user, component),
             "timeline": selectors.component_timeline(component)[:200],
         },
         status=status,

@@ -9,6 +9,7 @@ before the comment it is in, wins over "a comment on your submission".
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ from governance.models import Component, Department
 from governance.rules import can_view_component, is_pmc
 from notifications.enums import Kind
 from reviews import rules as review_rules
+from reviews.enums import Decision
 from reviews.models import Comment, ReviewTicket, SignOff, Submission
 
 User = get_user_model()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,13 @@ def messages_for(event: AuditEvent) -> list[Message]:
     obj = event_object(event)
     if obj is None:
         return []
-    return handler(event, obj)
+    try:
+        return handler(event, obj)
+    except Exception:
+        # One event that cannot be told (a handler's bug, data it did not expect) must not
+        # stop the outbox for every later one: it is logged, and the drain goes on.
+        log.exception("outbox: event #%s (%s) could not be fanned out", event.seq, event.action)
+        return []
 
 
 def mentioned_usernames(text: str) -> list[str]:
@@ -165,7 +174,7 @@ def _ticket_state_changed(event: AuditEvent, ticket: ReviewTicket) -> list[Messa
     return [message]
 
 
-@handles("signoff.*")
+@handles(*(f"signoff.{decision}" for decision in Decision.values))
 def _signoff(event: AuditEvent, signoff: SignOff) -> list[Message]:
     ticket = signoff.ticket
     submission = ticket.submission

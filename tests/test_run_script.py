@@ -4,14 +4,19 @@ file-system broker and real beat. Ctrl-C must stop all three and leave nothing b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -68,6 +73,47 @@ def make_setup(env: dict) -> None:
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _push_is_rescanned(env: dict, port: str, log_path: Path) -> None:
+    """A forge's signed push to the demo's submission in review: the worker re-pins it
+    and scans the new commit, within seconds."""
+    var = Path(env["GATEHOUSE_VAR_DIR"])
+    repo = var / "demo-repos" / "config-client"
+    made = subprocess.run(
+        [str(BIN / "python"), "manage.py", "webhook_secret", f"file://{repo}",
+         "--provider", "github"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    hook = json.loads(made.stdout)
+    identity = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    (repo / "PUSHED.md").write_text("pushed\n")
+    subprocess.run(["git", "-C", str(repo), "add", "PUSHED.md"], check=True)
+    subprocess.run(["git", "-C", str(repo), *identity, "commit", "-qm", "pushed"], check=True)
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    body = json.dumps({"ref": "refs/heads/main", "after": head}).encode()
+    signature = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{urlsplit(hook['url']).path}", data=body, method="POST",
+        headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
+                 "X-GitHub-Delivery": "run-script-1", "X-Hub-Signature-256": f"sha256={signature}"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.status == 202
+    database = sqlite3.connect(var / "gatehouse.sqlite3")
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while time.monotonic() < deadline and status != "done":
+            row = database.execute(
+                "SELECT status FROM scans_scanrun WHERE [commit] = ?", (head,)
+            ).fetchone()
+            status = row[0] if row else None
+            time.sleep(0.3)
+    finally:
+        database.close()
+    assert status == "done", log_path.read_text()[-3000:]
 
 
 def _env(tmp_path) -> dict:
@@ -134,6 +180,7 @@ def test_run_serves_the_app_delivers_queued_mail_and_stops_cleanly_on_ctrl_c(fre
         while time.monotonic() < deadline and not anchors.exists():
             time.sleep(0.3)
         assert anchors.exists(), log_path.read_text()[-3000:]
+        _push_is_rescanned(fresh_env, port, log_path)
     finally:
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(run.pid, signal.SIGINT)

@@ -160,14 +160,15 @@ def action_words(code) -> str:
 
 ICONS = {
     "✓": {"approved", "released", "ready", "pass", "published", "done", "succeeded", "fixed",
-          "in_sync", "created", "current", "active"},
-    "✕": {"rejected", "blocked", "blocking", "failed", "diverged", "conflict", "stale"},
+          "in_sync", "created", "current", "active", "passed"},
+    "✕": {"rejected", "blocked", "blocking", "failed", "diverged", "conflict", "stale",
+          "refused"},
     "!": {"changes_requested", "warning", "incomplete", "export_pending", "backport_needed",
-          "overdue"},
+          "overdue", "confirmed"},
     "◐": {"in_review", "running", "queued", "pending", "waived"},
     "○": {"open", "draft"},
     "–": {"withdrawn", "cancelled", "closed", "info", "false_positive", "accepted_risk",
-          "superseded", "archived"},
+          "superseded", "archived", "ignored", "dismissed"},
 }  # fmt: skip
 STATE_ICON = {state: icon for icon, states in ICONS.items() for state in states}
 

@@ -38,6 +38,11 @@ def _url(hook, provider: str) -> str:
     return hook.path(provider)
 
 
+def deliver(client, hook, provider: str, secret: str, body: bytes, **options):
+    """``provider``'s delivery of ``body`` to ``hook``, signed with ``secret``."""
+    return send(client, hook.path(provider), body, headers_for(provider, secret, body, **options))
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_signed_push_refreshes_the_submission_and_scans_the_new_commit(
     provider, client, hooked, repo, django_capture_on_commit_callbacks
@@ -102,7 +107,7 @@ def test_a_body_naming_another_commit_is_not_believed(
     submission, hook, secret = hooked
     body = push_body(after="f" * 40)
     with django_capture_on_commit_callbacks(execute=True):
-        assert send(client, _url(hook, "github"), body, headers_for("github", secret, body)).status_code == 202  # fmt: skip
+        assert deliver(client, hook, "github", secret, body).status_code == 202
     submission.refresh_from_db()
     assert submission.commit == repo.head()
     assert HookDelivery.objects.get().triggered[0]["moved"] is False
@@ -122,7 +127,7 @@ def test_another_repositorys_secret_does_not_open_this_hook(
 def test_a_ping_is_logged_and_sets_nothing_off(client, hooked):
     _submission, hook, secret = hooked
     body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
-    response = send(client, _url(hook, "github"), body, headers_for("github", secret, body, event="ping"))  # fmt: skip
+    response = deliver(client, hook, "github", secret, body, event="ping")
     assert response.status_code == 200 and response.json()["status"] == "ignored"
     assert HookDelivery.objects.get().triggered == []
 
@@ -130,8 +135,8 @@ def test_a_ping_is_logged_and_sets_nothing_off(client, hooked):
 def test_bad_requests_get_a_reason_and_never_a_500(client, settings, hooked):
     _submission, hook, secret = hooked
     url = _url(hook, "github")
-    assert client.post("/api/hooks/github/no-such-hook/", b"{}", content_type="application/json").status_code == 404  # fmt: skip
-    assert client.post(hook.path("bitbucket"), b"{}", content_type="application/json").status_code == 404  # fmt: skip
+    for unknown in ("/api/hooks/github/no-such-hook/", hook.path("bitbucket")):
+        assert client.post(unknown, b"{}", content_type="application/json").status_code == 404
     assert client.get(url).status_code == 405
     not_json = b"{not json"
     response = send(client, url, not_json, headers_for("github", secret, not_json))
@@ -160,7 +165,7 @@ def test_a_burst_of_pushes_is_not_throttled_like_an_anonymous_client(
     for n in range(40):
         body = push_body(ref=f"refs/heads/topic-{n}")
         with django_capture_on_commit_callbacks(execute=True):
-            codes.add(send(client, _url(hook, "gitea"), body, headers_for("gitea", secret, body)).status_code)  # fmt: skip
+            codes.add(deliver(client, hook, "gitea", secret, body).status_code)
     assert codes == {202}
 
 
@@ -239,7 +244,8 @@ def test_rotating_shows_the_secret_once_and_the_old_one_stops_working(
         new = send(client, hook.path("github"), body, headers_for("github", new_secret, body))
     assert (old.status_code, new.status_code) == (403, 202)
     rotation = AuditEvent.objects.filter(action="hook.rotated").get()
-    assert old_secret not in json.dumps(rotation.after) and new_secret not in json.dumps(rotation.after)  # fmt: skip
+    recorded = json.dumps(rotation.after)
+    assert old_secret not in recorded and new_secret not in recorded
 
 
 def test_only_owners_and_the_office_see_a_repositorys_hook(client, world, hooked):
@@ -276,7 +282,7 @@ def test_a_push_whose_task_was_lost_is_sent_again(client, hooked, repo):
     submission, hook, secret = hooked
     head = repo.commit({"core/more.py": "X = 2\n"}, "more")
     body = push_body(after=head)
-    assert send(client, hook.path("github"), body, headers_for("github", secret, body)).status_code == 202  # fmt: skip
+    assert deliver(client, hook, "github", secret, body).status_code == 202
     delivery = HookDelivery.objects.get()
     assert delivery.status == "queued"
     assert deliveries_requeue_stalled() == 0  # not stalled yet
@@ -299,7 +305,16 @@ def test_the_command_prints_the_hook_url_and_a_new_secret(
     assert printed["url"].endswith(hook.path("gitea")) and printed["secret"] != old_secret
     body = push_body()
     with django_capture_on_commit_callbacks(execute=True):
-        response = send(client, hook.path("gitea"), body, headers_for("gitea", printed["secret"], body))  # fmt: skip
+        response = deliver(client, hook, "gitea", printed["secret"], body)
     assert response.status_code == 202
     with pytest.raises(CommandError, match="No registered repository"):
         call_command("webhook_secret", "https://git.example.org/nobody.git")
+
+
+def test_the_component_page_links_its_owners_to_the_hook(client, world, hooked):
+    submission, _hook, _secret = hooked
+    page = submission.component.get_absolute_url()
+    client.force_login(world.alice)
+    assert 'data-testid="hook-link"' in client.get(page).content.decode()
+    client.force_login(world.reviewers["security"])  # sees the component, owns nothing
+    assert 'data-testid="hook-link"' not in client.get(page).content.decode()

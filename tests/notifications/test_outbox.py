@@ -80,3 +80,22 @@ def test_commits_wake_the_outbox(world, repo, outbox, django_capture_on_commit_c
     # One wake for the whole transaction, however many events it wrote.
     wakes = [c for c in callbacks if getattr(c, "__name__", "") == "_wake_outbox"]
     assert len(wakes) == 1
+
+
+def test_an_event_no_handler_expected_does_not_stop_the_outbox(world, repo, caplog):
+    """A scan that makes approvals stale audits ``signoff.stale_by_finding`` on the ticket,
+    not on a sign-off; an event whose object its handler cannot read (a comment event on a
+    ticket here) is logged and passed over, not a wall for every later event."""
+    submission = submit(world, repo)
+    ticket = submission.tickets.get(department__slug="security")
+    audit_record(actor=None, action="signoff.stale_by_finding", obj=ticket, after={})
+    audit_record(actor=world.alice, action="comment.created", obj=ticket, after={})
+    audit_record(actor=world.alice, action="ticket.state_changed", obj=ticket,
+                 after={"state": "open", "reason": "reopened"})  # fmt: skip
+
+    assert outbox_drain() == AuditEvent.objects.count()
+    assert OutboxCursor.objects.get(name=OUTBOX).last_seq == AuditEvent.objects.last().seq
+    assert "could not be fanned out" in caplog.text
+    # The event after the one that failed is told as usual.
+    told = Notification.objects.filter(event__action="ticket.state_changed")
+    assert told.filter(user=world.reviewers["security"]).exists()
