@@ -36,7 +36,7 @@ from governance.models import Component
 from governance.rules import can_view_component
 from governance.selectors import sees_every_component, visible_components
 from releases.enums import OPEN_RELEASE_STATES, ReleaseState
-from releases.models import Backport, Release
+from releases.models import Backport, ExternalAlert, Release
 from reviews.enums import SubmissionState, TicketState
 from reviews.models import ReviewTicket, Submission
 from scans.models import Finding
@@ -288,36 +288,20 @@ def _new_findings(scope, slugs, start, end) -> list[dict]:
     ]
 
 
-def _alert_model():
-    """releases.ExternalAlert, once it exists (it arrives with the external-watch work)."""
-    from django.apps import apps
-
-    try:
-        return apps.get_model("releases", "ExternalAlert")
-    except LookupError:
-        return None
-
-
 def _new_alerts(scope, start, end) -> dict:
-    model = _alert_model()
-    if model is None:
-        return {"available": False, "items": []}
     rows = (
-        model.objects.filter(component__in=scope, created_at__gte=start, created_at__lt=end)
+        ExternalAlert.objects.filter(component__in=scope, created_at__gte=start, created_at__lt=end)
         .select_related("component")
         .order_by("created_at", "pk")
     )
     # What was found where, never the finding's text (a secret's preview stays out).
     items = [
-        {"component": a.component.slug, "kind": str(getattr(a, "kind", "")),
-         "kind_label": a.get_kind_display() if hasattr(a, "get_kind_display") else "",
-         "severity": str(getattr(a, "severity", "")), "rule": str(getattr(a, "rule", "")),
-         "path": str(getattr(a, "path", "")), "state": str(getattr(a, "state", "")),
-         "date": a.created_at.isoformat(),
-         "url": a.get_absolute_url() if hasattr(a, "get_absolute_url") else ""}
+        {"component": a.component.slug, "kind": a.kind, "kind_label": a.get_kind_display(),
+         "severity": a.severity, "rule": a.rule, "path": a.path, "state": a.state,
+         "date": a.created_at.isoformat(), "url": a.get_absolute_url()}
         for a in rows
     ]  # fmt: skip
-    return {"available": True, "items": items}
+    return {"items": items}
 
 
 def event_fact(event: Event) -> dict:
@@ -475,7 +459,7 @@ def summarise(facts: dict) -> dict:
         h["backport_p90"] = community_health.format_hours(h.get("backport_p90_hours"))
         h["this_month"] = (h.get("contributors") or [0])[-1]
         h["new_this_month"] = (h.get("new") or [0])[-1]
-    alerts = facts.get("alerts", {"available": False, "items": []})
+    alerts = facts.get("alerts", {"items": []})
     activity = facts.get("activity", [])
     return {
         "title": facts.get("title", ""),
@@ -498,7 +482,6 @@ def summarise(facts: dict) -> dict:
         "findings": findings,
         "finding_count": sum(f["total"] for f in findings),
         "severity_totals": {s: n for s, n in severity_totals.items() if n},
-        "alerts_available": alerts.get("available", False),
         "alerts": named(alerts.get("items", [])),
         "events_past": events["events_past"],
         "events_upcoming": events["events_upcoming"],
@@ -560,8 +543,7 @@ def render_markdown(facts: dict, *, base: str | None = None) -> str:
         f"- New findings: {d['finding_count']}"
         + (f" ({_severity_words(d['severity_totals'])})" if d["severity_totals"] else ""),
     ]
-    if d["alerts_available"]:
-        out.append(f"- New external alerts: {len(d['alerts'])}")
+    out.append(f"- New external alerts: {len(d['alerts'])}")
     out.append(
         f"- Events: {len(d['events_past'])} this week, {len(d['events_upcoming'])} coming up"
     )
@@ -625,14 +607,12 @@ def render_markdown(facts: dict, *, base: str | None = None) -> str:
         f"- {where(f)}{f['total']} ({_severity_words(f['by_severity'])})" for f in d["findings"]
     ] or ["No new finding this week."]
 
-    if d["alerts_available"]:
-        out += ["", "## New external alerts", ""]
-        out += [
-            f"- {where(a)}{_link(a.get('kind_label') or a['kind'] or 'alert', a['url'], base)} "
-            f"`{md(a['rule'])}` in `{md(a['path'])}` ({md(a.get('severity', ''))}, "
-            f"{md(a['state'])})"
-            for a in d["alerts"]
-        ] or ["No new alert this week."]
+    out += ["", "## New external alerts", ""]
+    out += [
+        f"- {where(a)}{_link(a['kind_label'], a['url'], base)} "
+        f"`{md(a['rule'])}` in `{md(a['path'])}` ({md(a['severity'])}, {md(a['state'])})"
+        for a in d["alerts"]
+    ] or ["No new alert this week."]
 
     out += ["", "## Events", "", "### This week", ""]
     out += [_event_line(e, base) for e in d["events_past"]] or ["No event this week."]

@@ -18,9 +18,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from community import health
@@ -34,6 +33,7 @@ from community.digest import (
 from community.enums import EventKind
 from community.models import Event
 from community.services import digest_subscribe, event_create
+from core.management.demo import DemoCommand
 from governance.models import Component
 
 COMPONENT = "mq-core"
@@ -47,15 +47,10 @@ CODE_LAB_REPORT = (
 MEETUP = "mq-core meetup Berlin"
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Events, a subscription and last week's digests for the demo (idempotent)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
-
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("DEBUG is off: this is demo data. Pass --force to seed anyway.")
         User = get_user_model()
         admin = User.objects.filter(username="admin", is_superuser=True).first()
         alice = User.objects.filter(username=SUBSCRIBER).first()

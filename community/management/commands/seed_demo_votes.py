@@ -10,12 +10,12 @@ state) is not opened again.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from community.models import Ballot, PromotionVote
 from community.votes import vote_cast, vote_open
+from core.management.demo import DemoCommand
 from governance.enums import CommunityRole
 from governance.models import Component, ComponentRole
 from governance.services import component_role_set
@@ -36,15 +36,10 @@ REASON = (
 BALLOT = "+1: his reviews are careful and on time."
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Open a promotion vote on mq-core with one +1 for the demo (idempotent)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
-
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("DEBUG is off: this is demo data. Pass --force to seed anyway.")
         User = get_user_model()
         admin = User.objects.filter(username="admin", is_superuser=True).first()
         users = {u.username: u for u in User.objects.filter(username__in=ROLES)}

@@ -7,25 +7,20 @@ import hmac
 import json
 import uuid
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from core.management.demo import DemoCommand
 from governance.models import Component
 from integrations.models import HookDelivery, RepositoryHook
 from integrations.providers import guess_provider
 from integrations.services import delivery_receive, hook_rotate, hook_url
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Give each demo repository a push webhook and deliver one push to an external one."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
-
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("DEBUG is off: this is demo data. Pass --force to seed anyway.")
         components = Component.objects.select_related(
             "internal_repository", "external_repository"
         ).order_by("slug")

@@ -1,10 +1,10 @@
 """Notifications for the demo: what the seeded story tells each person (idempotent)."""
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db.models import Count, Q
 
+from core.management.demo import DemoCommand
 from governance.models import Department
 from notifications.models import Notification
 from notifications.services import outbox_drain, tickets_escalate
@@ -16,15 +16,10 @@ from reviews.services import comment_create
 MENTION = "@admin could the office confirm the NOTICE wording before we release? @bob FYI"
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Fan the demo's audit events out to notifications, with a mention and escalations."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
-
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("DEBUG is off: this is demo data. Pass --force to seed anyway.")
         users = {u.username: u for u in get_user_model().objects.filter(username__in=[
             "admin", "alice", "bob", "sam"])}  # fmt: skip
         if len(users) < 4:

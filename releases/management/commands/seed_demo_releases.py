@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from core.management.demo import DemoCommand
 from governance.enums import CommunityRole
 from governance.models import Component, ComponentRole
 from governance.services import component_role_set
@@ -57,15 +57,10 @@ WAIVED = (
 )
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Name community roles and create releases for the demo components (idempotent)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
-
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("DEBUG is off: this is demo data. Pass --force to seed anyway.")
         User = get_user_model()
         admin = User.objects.filter(username="admin", is_superuser=True).first()
         if admin is None:

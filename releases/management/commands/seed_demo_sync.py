@@ -39,10 +39,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 import vcs
+from core.management.demo import DemoCommand
 from governance.models import Component
 from releases.enums import ReleaseState
 from releases.evidence.build import evidence_build
@@ -190,15 +191,10 @@ def _git(cwd: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "External repositories, publishing and sync states for the demo (idempotent)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
-
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("DEBUG is off: this is demo data. Pass --force to seed anyway.")
         admin = get_user_model().objects.filter(username="admin", is_superuser=True).first()
         components = {c.slug: c for c in Component.objects.filter(slug__in=[
             "rpc-interfaces", "mq-core", "config-client", "trade-gateway"])}  # fmt: skip

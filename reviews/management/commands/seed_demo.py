@@ -31,11 +31,12 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
 import vcs
+from core.management.demo import DemoCommand
 from governance.defaults import ensure_default_departments
 from governance.models import Component, Department, Repository
 from governance.services import ComponentDraft
@@ -1002,25 +1003,18 @@ def ensure_external_repository(path: Path) -> Path:
 # --------------------------------------------------------------------------- the command
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = (
         "Create demo departments, users (password 'gatehouse-demo') and four components "
         "in different review states, with real git repositories. Safe to run again."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--force",
-            action="store_true",
-            help="Seed even with DEBUG off (the demo users have a published password).",
-        )
+    refusal = (
+        "DEBUG is off: seed_demo creates users with the published password "
+        f"'{DEMO_PASSWORD}'. Pass --force if this really is a demo server."
+    )
 
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError(
-                "DEBUG is off: seed_demo creates users with the published password "
-                f"'{DEMO_PASSWORD}'. Pass --force if this really is a demo server."
-            )
         departments = {d.slug: d for d in ensure_default_departments()}
         self.stdout.write(f"Departments: {', '.join(departments)}")
         if not ScanPolicy.objects.exists():
