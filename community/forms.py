@@ -4,7 +4,7 @@ zone; the form turns them into aware datetimes for the service (stored in UTC)."
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from community.enums import EventKind
 from community.models import Event
-from community.services import hostable_components
+from community.services import hostable_components, time_zone_names
 from core.forms import add_service_errors
 from governance.models import Component
 
@@ -20,7 +20,7 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def _zone_choices() -> list[tuple[str, str]]:
-    names = sorted(available_timezones())
+    names = sorted(time_zone_names())
     return [(name, name.replace("_", " ")) for name in names]
 
 

@@ -9,6 +9,7 @@ off, a component that is not theirs. An event linked to no component is the offi
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from collections.abc import Iterable
@@ -82,6 +83,12 @@ def hostable_components(user):
 # --------------------------------------------------------------------------- events
 
 
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA zone names this machine knows (read from disk once per process)."""
+    return frozenset(available_timezones())
+
+
 def _snapshot(event: Event, components: list[Component]) -> dict:
     return {
         "title": event.title,
@@ -108,7 +115,7 @@ def _clean(values: dict) -> dict:
         errors["title"] = ["Give the event a title."]
     if "kind" in clean and clean["kind"] not in EventKind.values:
         errors["kind"] = ["Choose what kind of event it is."]
-    if "time_zone" in clean and clean["time_zone"] not in available_timezones():
+    if "time_zone" in clean and clean["time_zone"] not in time_zone_names():
         errors["time_zone"] = ["Choose a time zone by its name, e.g. Europe/Berlin."]
     for name in ("starts_at", "ends_at"):
         value = clean.get(name)
