@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -103,10 +104,29 @@ def _refuse(hook, provider: Provider, headers, digest: str, status: int, reason:
     return Reply(status, {"detail": reason})
 
 
-def _push_of(body: bytes) -> tuple[str, str] | str:
-    """The pushed ref and commit a push body names, or why it is not a push body."""
+FORM = "application/x-www-form-urlencoded"
+
+
+def _json_of(body: bytes, content_type: str) -> str | bytes | None:
+    """The JSON a delivery carries: the body itself, or, when GitHub or Gitea send a form
+    (``payload=<json>``), its one ``payload`` field (None when there is none)."""
+    if content_type.split(";")[0].strip().lower() != FORM:
+        return body
     try:
-        payload = json.loads(body)
+        fields = parse_qs(body.decode("ascii"), max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    payload = fields.get("payload")
+    return payload[0] if payload and len(payload) == 1 else None
+
+
+def _push_of(body: bytes, content_type: str = "") -> tuple[str, str] | str:
+    """The pushed ref and commit a push body names, or why it is not a push body."""
+    text = _json_of(body, content_type)
+    if text is None:
+        return "The form has no payload field holding the event."
+    try:
+        payload = json.loads(text)
     except (UnicodeDecodeError, ValueError):
         return "The body is not JSON."
     if not isinstance(payload, dict) or not isinstance(payload.get("ref"), str):
@@ -140,7 +160,7 @@ def delivery_receive(*, provider: str, public_id: str, headers, body: bytes) -> 
         body_sha256=digest, received_at=timezone.now(), verified=True,
     )  # fmt: skip
     if event in adapter.push_events:
-        push = _push_of(body)
+        push = _push_of(body, headers.get("Content-Type", ""))
         if isinstance(push, str):
             return _refuse(hook, adapter, headers, digest, 400, push)
         row.ref, row.after = push

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from urllib.parse import urlencode
 
 
 def push_body(ref: str = "refs/heads/main", after: str = "", before: str = "0" * 40) -> bytes:
@@ -40,5 +41,11 @@ def headers_for(
     raise ValueError(provider)
 
 
-def send(client, url: str, body: bytes, headers: dict[str, str]):
-    return client.generic("POST", url, body, content_type="application/json", **headers)
+def as_form(body: bytes) -> bytes:
+    """``body`` as GitHub and Gitea send it when the hook's content type is a form."""
+    return urlencode({"payload": body.decode()}).encode()
+
+
+def send(client, url: str, body: bytes, headers: dict[str, str], *, form: bool = False):
+    kind = "application/x-www-form-urlencoded" if form else "application/json"
+    return client.generic("POST", url, body, content_type=kind, **headers)

@@ -19,7 +19,7 @@ from releases.models import GitJob, SyncState
 from reviews.enums import SubmissionState
 from scans.models import ScanRun
 from tests.conftest import approve, submit
-from tests.integrations.forge import headers_for, push_body, send
+from tests.integrations.forge import as_form, headers_for, push_body, send
 from tests.releases.conftest import community_commit
 
 PROVIDERS = ["github", "gitlab", "gitea", "forgejo"]
@@ -111,6 +111,26 @@ def test_a_body_naming_another_commit_is_not_believed(
     submission.refresh_from_db()
     assert submission.commit == repo.head()
     assert HookDelivery.objects.get().triggered[0]["moved"] is False
+
+
+@pytest.mark.parametrize("provider", ["github", "gitea"])
+def test_a_push_sent_as_a_form_is_read_like_json(
+    provider, client, hooked, repo, django_capture_on_commit_callbacks
+):
+    """GitHub and Gitea may send ``payload=<json>`` as a form; the proof covers the raw body."""
+    submission, hook, secret = hooked
+    new_head = repo.commit({"core/form.py": "F = 1\n"}, "form")
+    body = as_form(push_body(after=new_head))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(client, _url(hook, provider), body, headers_for(provider, secret, body),
+                        form=True)  # fmt: skip
+    assert response.status_code == 202, response.content
+    submission.refresh_from_db()
+    assert submission.commit == new_head
+    for bad, reason in ((b"payload=%7Bnot", "not JSON"), (b"zen=1", "no payload")):
+        response = send(client, _url(hook, provider), bad, headers_for(provider, secret, bad),
+                        form=True)  # fmt: skip
+        assert response.status_code == 400 and reason in response.json()["detail"]
 
 
 def test_another_repositorys_secret_does_not_open_this_hook(
