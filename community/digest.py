@@ -14,7 +14,9 @@ see; the stored Markdown is the whole of it, for the open-source office to post.
 
 from __future__ import annotations
 
+import logging
 import re
+import smtplib
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +42,8 @@ from releases.models import Backport, ExternalAlert, Release
 from reviews.enums import SubmissionState, TicketState
 from reviews.models import ReviewTicket, Submission
 from scans.models import Finding
+
+log = logging.getLogger(__name__)
 
 FACTS_VERSION = 1
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -713,49 +717,71 @@ def _subject(title: str) -> str:
     return " ".join(f"[Gatehouse] {title}".split())[:200]
 
 
+def _message(digest: WeeklyDigest, user, base: str) -> EmailMultiAlternatives:
+    facts = facts_for(user, digest)
+    text = digest.markdown if facts is digest.facts else render_markdown(facts)
+    mail = EmailMultiAlternatives(
+        subject=_subject(facts["title"]),
+        body=text + f"\nStop these e-mails: {base}{digest_archive_url(facts['component'])}\n",
+        to=[user.email],
+    )
+    mail.attach_alternative(render_html(facts, base=base, standalone=True), "text/html")
+    return mail
+
+
+def _recipients(digest: WeeklyDigest) -> list:
+    """The digest's subscribers who may see it and have an address, not yet mailed it."""
+    # component=None reads "IS NULL": the portfolio's subscribers.
+    subscriptions = (
+        DigestSubscription.objects.filter(component=digest.component_id, user__is_active=True)
+        .select_related("user")
+        .exclude(user_id__in=digest.mailed_to)
+        .order_by("pk")
+    )
+    return [
+        s.user for s in subscriptions
+        if s.user.email
+        and (digest.component_id is None or can_view_component(s.user, digest.component))
+    ]  # fmt: skip
+
+
 def digests_email(*, digest: WeeklyDigest) -> int:
     """E-mail the digest to each of its subscribers who may see it, once: one message
     each, Markdown as the text and the HTML as an alternative; the portfolio's cut down
     to the components each person may see. Claimed by a compare-and-swap on
-    ``emailed_at`` (a task run twice, or two workers, send it once); if sending fails the
-    claim is released and the error propagates, so a retry sends it. Audited
-    (``digest.emailed``). Returns the number of messages sent."""
+    ``emailed_at`` (a task run twice, or two workers, send it once). Each recipient is
+    recorded in ``mailed_to`` as their message is taken, so when the relay fails half-way
+    the claim is released and the error propagates, and the retry mails only those left.
+    An address the relay refuses is logged and passed over. Audited (``digest.emailed``).
+    Returns the number of messages sent."""
     at = _claim(digest)
     if at is None:
         return 0
-    # component=None reads "IS NULL": the portfolio's subscribers.
-    subscriptions = DigestSubscription.objects.filter(
-        component=digest.component_id, user__is_active=True
-    ).select_related("user")
     base = settings.GATEHOUSE_BASE_URL.rstrip("/")
-    mails = []
-    for subscription in subscriptions:
-        user = subscription.user
-        if not user.email:
-            continue
-        if digest.component_id is not None and not can_view_component(user, digest.component):
-            continue
-        facts = facts_for(user, digest)
-        text = digest.markdown if facts is digest.facts else render_markdown(facts)
-        mail = EmailMultiAlternatives(
-            subject=_subject(facts["title"]),
-            body=text + f"\nStop these e-mails: {base}{digest_archive_url(facts['component'])}\n",
-            to=[user.email],
-        )
-        mail.attach_alternative(render_html(facts, base=base, standalone=True), "text/html")
-        mails.append(mail)
+    sent, refused = [], []
     try:
-        sent = get_connection().send_messages(mails) if mails else 0
+        with get_connection() as connection:
+            for user in _recipients(digest):
+                try:
+                    connection.send_messages([_message(digest, user, base)])
+                except smtplib.SMTPRecipientsRefused:
+                    log.warning("digest %s: the relay refused %s's address", digest.pk, user)
+                    refused.append(user.pk)
+                    continue
+                sent.append(user.pk)
+                digest.mailed_to = [*digest.mailed_to, user.pk]
+                WeeklyDigest.objects.filter(pk=digest.pk).update(mailed_to=digest.mailed_to)
     except Exception:
         WeeklyDigest.objects.filter(pk=digest.pk, emailed_at=at).update(emailed_at=None)
         raise
     with transaction.atomic():
         audit_record(
             actor=None, action="digest.emailed", obj=digest,
-            after={"week": digest.week, "recipients": len(mails)},
+            after={"week": digest.week, "recipients": len(digest.mailed_to),
+                   "refused": len(refused)},
             scope=digest.component.audit_scope if digest.component_id else "",
         )  # fmt: skip
-    return sent or 0
+    return len(sent)
 
 
 # --------------------------------------------------------------------------- the week's run

@@ -63,6 +63,8 @@ class WeeklyDigest(models.Model):
     markdown = models.TextField()
     built_at = models.DateTimeField()
     emailed_at = models.DateTimeField(null=True, blank=True)
+    #: Who has been mailed this digest (user ids), so a mailing cut short resumes.
+    mailed_to = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-week_start", "component__name", "id"]

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from community import votes
+from core.mailing import mail_task_options
 
 # --------------------------------------------------------------------------- promotion votes
 
@@ -31,7 +32,7 @@ def build_weekly_digests(*, week: str = "") -> int:
     return len(built)
 
 
-@shared_task(name="community.email_digest", acks_late=True, ignore_result=True)
+@shared_task(name="community.email_digest", ignore_result=True, **mail_task_options())
 def email_digest(*, digest_id: int) -> int:
     """E-mail one digest to its subscribers, once (community.digest.digests_email)."""
     from community.digest import digests_email

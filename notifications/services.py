@@ -12,6 +12,7 @@ order. What leaves the database afterwards (e-mail, webhooks) is sent at least o
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections import defaultdict
 from datetime import timedelta
 from functools import partial
@@ -248,7 +249,9 @@ def notification_email(*, notification_id: int) -> int:
 def daily_digest_send() -> int:
     """E-mail each person one message listing their unread daily-digest notifications,
     then mark them mailed (read ones are marked without being mailed). Each person's batch
-    is claimed first, so a second run sends nothing twice. Returns mails sent."""
+    is claimed first, so a second run (or the task's retry when the relay went down
+    half-way) sends nothing twice; an address the relay refuses is passed over and tried
+    again the next day. Returns mails sent."""
     pending = Notification.objects.filter(channel=Channel.DAILY, emailed_at=None)
     by_user: dict[int, list[int]] = defaultdict(list)
     for pk, user_id in pending.values_list("pk", "user_id"):
@@ -268,6 +271,10 @@ def daily_digest_send() -> int:
                 from_email=None,
                 recipient_list=[unread[0].user.email],
             )
+        except smtplib.SMTPRecipientsRefused:
+            _release_claim(rows, at)  # tried again at the next day's run
+            log.warning("daily digest: the relay refused %s's address", unread[0].user)
+            continue
         except Exception:
             _release_claim(rows, at)
             raise

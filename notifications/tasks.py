@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from core.mailing import mail_task_options
 from notifications import services, webhooks
 
 _TRANSIENT = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 2,
@@ -14,12 +15,12 @@ def drain_outbox() -> int:
     return services.outbox_drain()
 
 
-@shared_task(name="notifications.send_email", acks_late=True, ignore_result=True, **_TRANSIENT)
+@shared_task(name="notifications.send_email", ignore_result=True, **mail_task_options())
 def send_notification_email(*, notification_id: int) -> int:
     return services.notification_email(notification_id=notification_id)
 
 
-@shared_task(name="notifications.send_daily_digests", acks_late=True, ignore_result=True)
+@shared_task(name="notifications.send_daily_digests", ignore_result=True, **mail_task_options())
 def send_daily_digests() -> int:
     return services.daily_digest_send()
 

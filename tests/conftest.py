@@ -64,6 +64,18 @@ def _celery_eager():
 
 
 @pytest.fixture
+def relay_settings(settings):
+    """Mail through a real SMTP relay; a task's failure is kept in its result (as a worker
+    would), so that its retries run."""
+    propagates = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_TIMEOUT = "127.0.0.1", 5
+    yield settings
+    celery_app.conf.task_eager_propagates = propagates
+
+
+@pytest.fixture
 def scan_on_submit(settings):
     settings.GATEHOUSE_SCAN_ON_SUBMIT = True
 

@@ -19,7 +19,7 @@ from community.digest import digest_build, render_html, render_markdown, week_st
 from community.enums import EventKind
 from community.models import DigestSubscription, WeeklyDigest
 from community.services import event_create
-from community.tasks import build_weekly_digests
+from community.tasks import build_weekly_digests, email_digest
 from core.models import AuditEvent
 from governance.enums import Stage
 from governance.models import Component
@@ -27,6 +27,7 @@ from releases.enums import ReleaseState
 from releases.models import Release, SyncState
 from releases.sync import backport_create, component_sync
 from tests.conftest import make_user
+from tests.notifications.smtp import SmtpServer
 from tests.releases.conftest import (  # noqa: F401 - fixtures
     SYNC_FILES,
     _sync_dir,
@@ -263,6 +264,40 @@ def test_the_weekly_task_mails_each_subscriber_once_when_run_twice(
     assert mimetype == "text/html" and "Ben Baker" in html
     assert WeeklyDigest.objects.filter(emailed_at__isnull=True).count() == 0
     assert AuditEvent.objects.filter(action="digest.emailed").count() == 2
+
+
+def _three_subscribers(story):
+    world = story.p.world
+    for user in (world.admin, world.alice, story.p.state.pmc):
+        DigestSubscription.objects.create(user=user, component=story.component)
+    return digest_build(week=story.week2, component=story.component)
+
+
+def test_a_relay_hanging_up_half_way_is_retried_and_mails_each_subscriber_once(
+    story, relay_settings
+):
+    digest = _three_subscribers(story)
+    with SmtpServer(hang_up_at=2) as relay:
+        relay_settings.EMAIL_PORT = relay.port
+        result = email_digest.apply(kwargs={"digest_id": digest.pk})
+    assert result.successful(), result.traceback
+    assert sorted(m["To"] for m in relay.messages) == [
+        "admin@example.com", "alice@example.com", "petra@example.com"
+    ]  # fmt: skip
+    digest.refresh_from_db()
+    assert digest.emailed_at is not None and len(digest.mailed_to) == 3
+    (emailed,) = AuditEvent.objects.filter(action="digest.emailed")
+    assert emailed.after["recipients"] == 3
+
+
+def test_an_address_the_relay_refuses_does_not_stop_the_others(story, relay_settings):
+    digest = _three_subscribers(story)
+    with SmtpServer(refuse=("alice@example.com",)) as relay:
+        relay_settings.EMAIL_PORT = relay.port
+        assert email_digest.apply(kwargs={"digest_id": digest.pk}).result == 2
+    assert sorted(m["To"] for m in relay.messages) == ["admin@example.com", "petra@example.com"]
+    emailed = AuditEvent.objects.get(action="digest.emailed")
+    assert (emailed.after["recipients"], emailed.after["refused"]) == (2, 1)
 
 
 def test_the_weekly_task_runs_on_mondays():

@@ -16,9 +16,11 @@ from notifications.services import (
     preferences_set,
     tickets_escalate,
 )
+from notifications.tasks import send_daily_digests, send_notification_email
 from reviews.models import ReviewTicket
 from reviews.services import comment_create
 from tests.conftest import approve, make_user, submit
+from tests.notifications.smtp import SmtpServer
 
 
 def _security_ticket(submission):
@@ -165,3 +167,47 @@ def test_preferences_page_saves_and_refuses_nonsense(client, world):
     assert client.post(url, {**form, "mention": Channel.OFF}).status_code == 302
     chosen = dict(world.bob.notification_preferences.values_list("kind", "channel"))
     assert chosen["mention"] == "off" and chosen["review"] == "app"
+
+
+def test_a_mail_relay_that_hangs_up_is_tried_again_and_mails_once(world, repo, relay_settings):
+    submit(world, repo)
+    outbox_drain()  # the immediate e-mails are queued at commit, which never comes here
+    note = Notification.objects.get(kind=Kind.REVIEW, user__username="sam")
+    with SmtpServer(drop=2) as relay:
+        relay_settings.EMAIL_PORT = relay.port
+        result = send_notification_email.apply(kwargs={"notification_id": note.pk})
+    assert result.successful(), result.traceback
+    assert relay.connections == 3
+    (message,) = relay.messages
+    assert message["To"] == "sam@example.com" and "Mq Core" in message["Subject"]
+    note.refresh_from_db()
+    assert note.emailed_at is not None
+    assert send_notification_email.apply(kwargs={"notification_id": note.pk}).result == 0
+
+
+def test_a_relay_that_stays_down_leaves_the_mail_unsent_not_marked_sent(
+    world, repo, relay_settings
+):
+    submit(world, repo)
+    outbox_drain()
+    note = Notification.objects.get(kind=Kind.REVIEW, user__username="sam")
+    with SmtpServer(drop=1000) as relay:
+        relay_settings.EMAIL_PORT = relay.port
+        result = send_notification_email.apply(kwargs={"notification_id": note.pk})
+    assert result.failed()
+    assert relay.connections == 1 + send_notification_email.max_retries
+    note.refresh_from_db()
+    assert note.emailed_at is None  # a later run may still send it
+
+
+def test_a_refused_address_does_not_stop_the_others_daily_digest(world, repo, relay_settings):
+    for name in ("technical", "legal"):  # tina and leo
+        preferences_set(user=world.reviewers[name], channels={Kind.REVIEW: Channel.DAILY})
+    submit(world, repo)
+    outbox_drain()
+    with SmtpServer(refuse=("tina@example.com",)) as relay:
+        relay_settings.EMAIL_PORT = relay.port
+        assert send_daily_digests.apply().result == 1
+    assert [m["To"] for m in relay.messages] == ["leo@example.com"]
+    unsent = Notification.objects.filter(channel=Channel.DAILY, emailed_at=None)
+    assert [n.user.username for n in unsent] == ["tina"]  # tried again tomorrow
