@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldError
 from django.db.models import Model
 
 from core.models import AuditEvent
@@ -60,32 +63,41 @@ class Message:
 
 Handler = Callable[[AuditEvent, Model], list[Message]]
 HANDLERS: dict[str, Handler] = {}
+#: What a handler reads through its object, fetched with the object in one query.
+RELATED: dict[str, tuple[str, ...]] = {}
 _MENTION = re.compile(r"(?<![\w@])@([\w.+-]*[\w+-])")
 
 
-def handles(*actions: str):
+def handles(*actions: str, related: tuple[str, ...] = ()):
     def register(handler: Handler) -> Handler:
         for action in actions:
             HANDLERS[action] = handler
+            RELATED[action] = related
         return handler
 
     return register
 
 
-def event_object(event: AuditEvent) -> Model | None:
-    """The object an event is about, or None when it is gone (or of an unknown model)."""
+def event_object(event: AuditEvent, related: tuple[str, ...] = ()) -> Model | None:
+    """The object an event is about (with ``related`` joined in), or None when it is gone
+    or of an unknown model."""
     try:
         model = apps.get_model(event.object_type)
     except (LookupError, ValueError):
         return None
-    return model._default_manager.filter(pk=event.object_id).first()
+    objects = model._default_manager.filter(pk=event.object_id)
+    try:
+        return objects.select_related(*related).first() if related else objects.first()
+    except FieldError:  # the event names another model than its handler reads
+        return objects.first()
 
 
 def messages_for(event: AuditEvent) -> list[Message]:
-    handler = HANDLERS.get(event.action) or HANDLERS.get(event.action.split(".")[0] + ".*")
+    key = event.action if event.action in HANDLERS else event.action.split(".")[0] + ".*"
+    handler = HANDLERS.get(key)
     if handler is None:
         return []
-    obj = event_object(event)
+    obj = event_object(event, RELATED[key])
     if obj is None:
         return []
     try:
@@ -108,19 +120,47 @@ def mentioned_usernames(text: str) -> list[str]:
 # --------------------------------------------------------------------------- people
 
 
+_drain_memo: ContextVar[dict | None] = ContextVar("fanout_drain_memo", default=None)
+
+
+@contextmanager
+def one_drain():
+    """Within one drain (one transaction), the people of one object are looked up once:
+    a hundred comments on a submission ask for its stakeholders once."""
+    token = _drain_memo.set({})
+    try:
+        yield
+    finally:
+        _drain_memo.reset(token)
+
+
+def _remembered(key: tuple, compute: Callable[[], list]) -> list:
+    memo = _drain_memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def _active(queryset) -> list:
     return list(queryset.filter(is_active=True))
 
 
 def reviewers(department: Department) -> list:
-    return _active(department.reviewer_group.user_set.all())
+    return _remembered(
+        ("reviewers", department.pk), lambda: _active(department.reviewer_group.user_set.all())
+    )
 
 
 def _stakeholders(submission: Submission) -> list:
     """The submitter and the component's owners."""
-    return _active(
-        User.objects.filter(pk=submission.submitted_by_id)
-        | User.objects.filter(owned_components=submission.component_id)
+    return _remembered(
+        ("stakeholders", submission.pk),
+        lambda: _active(
+            User.objects.filter(pk=submission.submitted_by_id)
+            | User.objects.filter(owned_components=submission.component_id)
+        ),
     )
 
 
@@ -152,6 +192,10 @@ def _review_message(ticket: ReviewTicket, title: str) -> Message:
 
 # --------------------------------------------------------------------------- reviews
 
+_TICKET = ("submission__component", "department__reviewer_group")
+_SIGNOFF = ("ticket__submission__component", "ticket__department")
+_COMMENT = ("submission__component", "ticket__department")
+
 
 @handles("submission.created")
 def _submission_created(event: AuditEvent, submission: Submission) -> list[Message]:
@@ -162,7 +206,7 @@ def _submission_created(event: AuditEvent, submission: Submission) -> list[Messa
     ]
 
 
-@handles("ticket.state_changed")
+@handles("ticket.state_changed", related=_TICKET)
 def _ticket_state_changed(event: AuditEvent, ticket: ReviewTicket) -> list[Message]:
     if event.after.get("state") != "open":
         return []
@@ -174,7 +218,7 @@ def _ticket_state_changed(event: AuditEvent, ticket: ReviewTicket) -> list[Messa
     return [message]
 
 
-@handles(*(f"signoff.{decision}" for decision in Decision.values))
+@handles(*(f"signoff.{d}" for d in Decision.values), related=_SIGNOFF)
 def _signoff(event: AuditEvent, signoff: SignOff) -> list[Message]:
     ticket = signoff.ticket
     submission = ticket.submission
@@ -193,7 +237,7 @@ def _signoff(event: AuditEvent, signoff: SignOff) -> list[Message]:
     ]
 
 
-@handles("comment.created")
+@handles("comment.created", related=_COMMENT)
 def _comment(event: AuditEvent, comment: Comment) -> list[Message]:
     submission = comment.submission
     if comment.ticket_id:
@@ -229,7 +273,7 @@ def _comment(event: AuditEvent, comment: Comment) -> list[Message]:
     return messages
 
 
-@handles("ticket.overdue")
+@handles("ticket.overdue", related=_TICKET)
 def _overdue(event: AuditEvent, ticket: ReviewTicket) -> list[Message]:
     level = event.after.get("level", 1)
     days = event.after.get("days")

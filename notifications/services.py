@@ -51,17 +51,24 @@ def absolute(path: str) -> str:
 # --------------------------------------------------------------------------- the outbox
 
 
-def channels_for(users: list, kind: str) -> dict[int, str]:
-    """Each person's channel for ``kind``: their preference, else the kind's default."""
-    chosen = dict(
-        Preference.objects.filter(user__in=users, kind=kind).values_list("user_id", "channel")
-    )
-    return {user.pk: chosen.get(user.pk, DEFAULT_CHANNELS[kind]) for user in users}
+def channels_for(users: list, kind: str, known: dict | None = None) -> dict[int, str]:
+    """Each person's channel for ``kind``: their preference, else the kind's default.
+    ``known`` remembers, across one drain, the channels already read."""
+    known = {} if known is None else known
+    missing = [user.pk for user in users if (user.pk, kind) not in known]
+    if missing:
+        chosen = dict(
+            Preference.objects.filter(user__in=missing, kind=kind).values_list("user_id", "channel")
+        )
+        for pk in missing:
+            known[pk, kind] = chosen.get(pk, DEFAULT_CHANNELS[kind])
+    return {user.pk: known[user.pk, kind] for user in users}
 
 
-def _notifications_for(event: AuditEvent, sights: dict) -> list[Notification]:
-    """The event's notifications. ``sights`` remembers, across one drain, who may see
-    which object, so a hundred comments on one ticket check its readers once."""
+def _notifications_for(event: AuditEvent, sights: dict, channels: dict) -> list[Notification]:
+    """The event's notifications. ``sights`` and ``channels`` remember, across one drain,
+    who may see which object and how each person is told of each kind, so a hundred
+    comments on one ticket check its readers once."""
     told: set[int] = set()
     rows = []
     for message in fanout.messages_for(event):
@@ -75,16 +82,16 @@ def _notifications_for(event: AuditEvent, sights: dict) -> list[Notification]:
             if sights[key]:
                 people.append(user)
                 told.add(user.pk)
-        channels = channels_for(people, message.kind)
+        told_by = channels_for(people, message.kind, channels)
         for user in people:
-            if channels[user.pk] == Channel.OFF:
+            if told_by[user.pk] == Channel.OFF:
                 continue
             rows.append(
                 Notification(
                     user=user,
                     event=event,
                     kind=message.kind,
-                    channel=channels[user.pk],
+                    channel=told_by[user.pk],
                     title=one_line(message.title)[:300],
                     body=message.body,
                     url=message.url[:300],
@@ -125,14 +132,15 @@ def _drain(limit: int) -> int:
         if not events:
             return 0
         subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
-        notifications, deliveries, sights = [], [], {}
-        for event in events:
-            notifications += _notifications_for(event, sights)
-            deliveries += [
-                WebhookDelivery(subscription=s, event=event, next_attempt_at=event.created_at)
-                for s in subscriptions
-                if event.seq > s.after_seq and subscribed(s.events, event.action)
-            ]
+        notifications, deliveries, sights, channels = [], [], {}, {}
+        with fanout.one_drain():
+            for event in events:
+                notifications += _notifications_for(event, sights, channels)
+                deliveries += [
+                    WebhookDelivery(subscription=s, event=event, next_attempt_at=event.created_at)
+                    for s in subscriptions
+                    if event.seq > s.after_seq and subscribed(s.events, event.action)
+                ]
         Notification.objects.bulk_create(notifications)
         WebhookDelivery.objects.bulk_create(deliveries)
         cursor.last_seq = events[-1].seq

@@ -1,13 +1,15 @@
 """The outbox: every committed audit event fanned out once, in order; nothing for a change
 that rolled back; a drain run twice or cut into batches changes nothing."""
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from core.audit import audit_record
 from core.models import AuditEvent
 from notifications.models import Notification, OutboxCursor, WebhookDelivery
 from notifications.services import OUTBOX, outbox_drain, outbox_lag
 from notifications.webhooks import subscription_create
+from reviews.services import comment_create
 from tests.conftest import submit
 
 RECEIVER = "https://hooks.example.com/gatehouse"
@@ -99,3 +101,24 @@ def test_an_event_no_handler_expected_does_not_stop_the_outbox(world, repo, capl
     # The event after the one that failed is told as usual.
     told = Notification.objects.filter(event__action="ticket.state_changed")
     assert told.filter(user=world.reviewers["security"]).exists()
+
+
+def _drain_queries(world, submission, comments: int) -> int:
+    ticket = submission.tickets.get(department__slug="security")
+    for n in range(comments):
+        body = f"@alice note {n}" if n % 2 else f"Note {n}."
+        comment_create(submission=submission, ticket=ticket, actor=world.reviewers["security"],
+                       body=body)  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        outbox_drain()
+    return len(queries)
+
+
+def test_a_drain_reads_each_object_once_not_each_events_people(world, repo):
+    """Comments on one ticket: the comment itself (and a mention's names) per event; the
+    ticket's readers, stakeholders and their preferences once per drain."""
+    submission = submit(world, repo)
+    outbox_drain()
+    ten = _drain_queries(world, submission, 10)
+    thirty = _drain_queries(world, submission, 30)
+    assert thirty - ten <= 20 * 1.5, (ten, thirty)
