@@ -26,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from community import digest as digests
 from community import health as community_health
@@ -98,6 +98,7 @@ def _feed_address(user) -> str:
 
 
 @login_required
+@require_safe
 def calendar(request):
     """Upcoming and past events, by month, each in its own time zone and in UTC;
     ``?component=<slug>`` for one component's."""
@@ -133,6 +134,7 @@ def _event_or_404(user, pk) -> Event:
 
 
 @login_required
+@require_safe
 def event_detail(request, pk):
     event = _event_or_404(request.user, pk)
     _shown_components(request.user, [event])
@@ -144,6 +146,7 @@ def event_detail(request, pk):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def event_create(request):
     if not services.can_create_event(request.user):
         raise PermissionDenied(
@@ -169,6 +172,7 @@ def event_create(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def event_edit(request, pk):
     event = _event_or_404(request.user, pk)
     if not services.can_manage_event(request.user, event):
@@ -297,6 +301,7 @@ def ics_calendar(events, *, host: str) -> str:
     return "".join(ics_fold(line) + "\r\n" for line in lines)
 
 
+@require_safe
 def events_ics(request):
     """The events the reader may see, from a year back on, as an iCalendar feed."""
     user = _feed_reader(request)
@@ -333,6 +338,7 @@ def _visible_facts(user, rows: list[WeeklyDigest]) -> list[dict]:
 
 
 @login_required
+@require_safe
 def digest_list(request, slug=None):
     """A digest archive, newest week first, with the subscribe button and the Atom feed."""
     component = _archive_component(request.user, slug)
@@ -370,6 +376,7 @@ def _digest_or_404(user, week: str, slug):
 
 
 @login_required
+@require_safe
 def digest_detail(request, week, slug=None):
     found = _digest_or_404(request.user, week, slug)
     facts = digests.facts_for(request.user, found)
@@ -387,6 +394,7 @@ def digest_detail(request, week, slug=None):
 
 
 @login_required
+@require_safe
 def digest_markdown(request, week, slug=None):
     found = _digest_or_404(request.user, week, slug)
     response = HttpResponse(
@@ -410,6 +418,7 @@ def digest_subscription(request, slug=None):
     return redirect(digests.digest_archive_url(slug))
 
 
+@require_safe
 def digest_feed(request, slug=None):
     """The archive as an Atom feed, each entry the whole digest as its reader may see it."""
     user = _feed_reader(request)
@@ -451,6 +460,7 @@ def digest_feed(request, slug=None):
 
 
 @login_required
+@require_safe
 def component_community(request, slug):
     """The community of one component: its health charts, events and latest digest; a
     fragment for the component page (htmx), or a page."""

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from community import votes
 from community.models import PromotionVote
@@ -64,6 +64,7 @@ def _render_vote(request, vote, *, ballot_form=None, withdraw_form=None, status=
 
 
 @login_required
+@require_safe
 def vote_detail(request, pk):
     """One vote: for the PMC and the office its proposal, tally and ballots, the cast
     form and (the proposer) withdraw; for others who see the component, a closed vote's
@@ -125,6 +126,7 @@ def _render_component_votes(request, component, *, form=None, status=200):
 
 
 @login_required
+@require_safe
 def component_votes(request, slug):
     """A component's promotion votes: open ones and the propose form for the PMC and the
     office, closed outcomes for everyone who sees the component. A fragment for the

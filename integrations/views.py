@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from governance.models import Repository
 from governance.repositories import holder_of
@@ -63,6 +63,7 @@ def _render(request, repository, *, secret: str = "", status: int = 200):
 
 
 @login_required
+@require_safe
 def repository_hooks(request, pk):
     """The repository's push hook (its URLs, when its secret was made) and its delivery
     log: the owners of the component holding it and the office."""

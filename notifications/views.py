@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.forms import add_service_errors
 from notifications import selectors, services, webhooks
@@ -19,6 +19,7 @@ def _own(request, pk) -> Notification:
 
 
 @login_required
+@require_safe
 def notification_list(request):
     unread = request.GET.get("unread") == "1"
     page = Paginator(selectors.notifications_of(request.user, unread=unread), 50).get_page(
@@ -37,12 +38,14 @@ def notification_list(request):
 
 
 @login_required
+@require_safe
 def bell(request):
     """The bell alone, for the page to refresh it."""
     return render(request, "notifications/partials/bell.html")
 
 
 @login_required
+@require_safe
 def notification_open(request, pk):
     """Mark a notification read and go where it points (a path on this site only)."""
     note = _own(request, pk)
@@ -73,6 +76,7 @@ def _safe_next(request) -> bool:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request):
     current = services.preferences_of(request.user)
     form = PreferencesForm(request.POST or None, initial_channels=current)
@@ -98,6 +102,7 @@ def _office(request) -> None:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def webhook_list(request):
     _office(request)
     form = SubscriptionForm(request.POST or None)
@@ -137,6 +142,7 @@ def _detail(request, subscription, *, secret: str = "", status: int = 200):
 
 
 @login_required
+@require_safe
 def webhook_detail(request, pk):
     _office(request)
     return _detail(request, get_object_or_404(WebhookSubscription, pk=pk))

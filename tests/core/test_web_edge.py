@@ -296,3 +296,12 @@ def test_a_stored_name_with_a_newline_no_longer_breaks_every_reviewer_mail(world
     mail.outbox.clear()
     assert notification_email(notification_id=note.pk) == 1
     assert mail.outbox[0].subject == "[Gatehouse] Legal review needed: Legacy Name"
+
+
+def test_pages_that_only_show_refuse_other_methods(client, world):
+    """A page that changes nothing answers GET and HEAD only: a POST to it is a 405, not a
+    page rendered as if it were a GET."""
+    client.force_login(world.alice)
+    for url in ("/community/", "/community/digests/", "/notifications/", "/notifications/bell/"):
+        assert client.post(url).status_code == 405, url
+        assert client.get(url).status_code == 200, url

@@ -173,7 +173,8 @@ def test_only_the_office_manages_webhooks(client, world, receiver):
     assert secret not in str(list(AuditEvent.objects.values_list("after", flat=True)))
 
     client.force_login(world.alice)
-    for name in ("notifications:webhook", "notifications:webhook-rotate"):
+    assert client.get(reverse("notifications:webhook", args=[subscription.pk])).status_code == 404
+    for name in ("notifications:webhook-rotate", "notifications:webhook-toggle"):
         response = client.post(reverse(name, args=[subscription.pk]))
         assert response.status_code == 404
     bad = client.post(url, {"url": "not a url", "events": ["*"]})
