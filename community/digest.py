@@ -758,7 +758,7 @@ def digests_email(*, digest: WeeklyDigest) -> int:
     if at is None:
         return 0
     base = settings.GATEHOUSE_BASE_URL.rstrip("/")
-    sent, refused = [], []
+    sent = refused = 0
     try:
         with get_connection() as connection:
             for user in _recipients(digest):
@@ -766,9 +766,9 @@ def digests_email(*, digest: WeeklyDigest) -> int:
                     connection.send_messages([_message(digest, user, base)])
                 except smtplib.SMTPRecipientsRefused:
                     log.warning("digest %s: the relay refused %s's address", digest.pk, user)
-                    refused.append(user.pk)
+                    refused += 1
                     continue
-                sent.append(user.pk)
+                sent += 1
                 digest.mailed_to = [*digest.mailed_to, user.pk]
                 WeeklyDigest.objects.filter(pk=digest.pk).update(mailed_to=digest.mailed_to)
     except Exception:
@@ -778,10 +778,10 @@ def digests_email(*, digest: WeeklyDigest) -> int:
         audit_record(
             actor=None, action="digest.emailed", obj=digest,
             after={"week": digest.week, "recipients": len(digest.mailed_to),
-                   "refused": len(refused)},
+                   "refused": refused},
             scope=digest.component.audit_scope if digest.component_id else "",
         )  # fmt: skip
-    return len(sent)
+    return sent
 
 
 # --------------------------------------------------------------------------- the week's run

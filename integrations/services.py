@@ -120,7 +120,7 @@ def _json_of(body: bytes, content_type: str) -> str | bytes | None:
     return payload[0] if payload and len(payload) == 1 else None
 
 
-def _push_of(body: bytes, content_type: str = "") -> tuple[str, str] | str:
+def _push_of(body: bytes, content_type: str) -> tuple[str, str] | str:
     """The pushed ref and commit a push body names, or why it is not a push body."""
     text = _json_of(body, content_type)
     if text is None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -31,6 +32,7 @@ from reviews.enums import Decision
 from reviews.models import Comment, ReviewTicket, SignOff, Submission
 
 User = get_user_model()
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -125,8 +127,9 @@ _drain_memo: ContextVar[dict | None] = ContextVar("fanout_drain_memo", default=N
 
 @contextmanager
 def one_drain():
-    """Within one drain (one transaction), the people of one object are looked up once:
-    a hundred comments on a submission ask for its stakeholders once."""
+    """Within one drain (one transaction), what is read about people is read once: the
+    people of an object, who may see it, each person's channel. A hundred comments on a
+    submission ask for its stakeholders and check its readers once."""
     token = _drain_memo.set({})
     try:
         yield
@@ -134,10 +137,14 @@ def one_drain():
         _drain_memo.reset(token)
 
 
-def _remembered(key: tuple, compute: Callable[[], list]) -> list:
+def drain_memo() -> dict:
+    """The current drain's memo (a throwaway one outside a drain)."""
     memo = _drain_memo.get()
-    if memo is None:
-        return compute()
+    return {} if memo is None else memo
+
+
+def remembered(key: tuple, compute: Callable[[], T]) -> T:
+    memo = drain_memo()
     if key not in memo:
         memo[key] = compute()
     return memo[key]
@@ -148,14 +155,14 @@ def _active(queryset) -> list:
 
 
 def reviewers(department: Department) -> list:
-    return _remembered(
+    return remembered(
         ("reviewers", department.pk), lambda: _active(department.reviewer_group.user_set.all())
     )
 
 
 def _stakeholders(submission: Submission) -> list:
     """The submitter and the component's owners."""
-    return _remembered(
+    return remembered(
         ("stakeholders", submission.pk),
         lambda: _active(
             User.objects.filter(pk=submission.submitted_by_id)

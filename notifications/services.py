@@ -51,24 +51,23 @@ def absolute(path: str) -> str:
 # --------------------------------------------------------------------------- the outbox
 
 
-def channels_for(users: list, kind: str, known: dict | None = None) -> dict[int, str]:
-    """Each person's channel for ``kind``: their preference, else the kind's default.
-    ``known`` remembers, across one drain, the channels already read."""
-    known = {} if known is None else known
-    missing = [user.pk for user in users if (user.pk, kind) not in known]
+def channels_for(users: list, kind: str) -> dict[int, str]:
+    """Each person's channel for ``kind``: their preference, else the kind's default
+    (read once per person and kind within a drain)."""
+    known = fanout.drain_memo()
+    missing = [user.pk for user in users if ("channel", user.pk, kind) not in known]
     if missing:
         chosen = dict(
             Preference.objects.filter(user__in=missing, kind=kind).values_list("user_id", "channel")
         )
         for pk in missing:
-            known[pk, kind] = chosen.get(pk, DEFAULT_CHANNELS[kind])
-    return {user.pk: known[user.pk, kind] for user in users}
+            known["channel", pk, kind] = chosen.get(pk, DEFAULT_CHANNELS[kind])
+    return {user.pk: known["channel", user.pk, kind] for user in users}
 
 
-def _notifications_for(event: AuditEvent, sights: dict, channels: dict) -> list[Notification]:
-    """The event's notifications. ``sights`` and ``channels`` remember, across one drain,
-    who may see which object and how each person is told of each kind, so a hundred
-    comments on one ticket check its readers once."""
+def _notifications_for(event: AuditEvent) -> list[Notification]:
+    """The event's notifications; who may see what is asked once per person and object
+    within a drain (``fanout.one_drain``)."""
     told: set[int] = set()
     rows = []
     for message in fanout.messages_for(event):
@@ -76,22 +75,20 @@ def _notifications_for(event: AuditEvent, sights: dict, channels: dict) -> list[
         for user in message.users:
             if user.pk == event.actor_id or user.pk in told:
                 continue
-            key = (user.pk, *message.can_see.key)
-            if key not in sights:
-                sights[key] = message.can_see(user)
-            if sights[key]:
+            key = ("sight", user.pk, *message.can_see.key)
+            if fanout.remembered(key, partial(message.can_see, user)):
                 people.append(user)
                 told.add(user.pk)
-        told_by = channels_for(people, message.kind, channels)
+        channels = channels_for(people, message.kind)
         for user in people:
-            if told_by[user.pk] == Channel.OFF:
+            if channels[user.pk] == Channel.OFF:
                 continue
             rows.append(
                 Notification(
                     user=user,
                     event=event,
                     kind=message.kind,
-                    channel=told_by[user.pk],
+                    channel=channels[user.pk],
                     title=one_line(message.title)[:300],
                     body=message.body,
                     url=message.url[:300],
@@ -132,10 +129,10 @@ def _drain(limit: int) -> int:
         if not events:
             return 0
         subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
-        notifications, deliveries, sights, channels = [], [], {}, {}
+        notifications, deliveries = [], []
         with fanout.one_drain():
             for event in events:
-                notifications += _notifications_for(event, sights, channels)
+                notifications += _notifications_for(event)
                 deliveries += [
                     WebhookDelivery(subscription=s, event=event, next_attempt_at=event.created_at)
                     for s in subscriptions
