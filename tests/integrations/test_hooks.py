@@ -127,6 +127,14 @@ def test_a_push_sent_as_a_form_is_read_like_json(
     assert response.status_code == 202, response.content
     submission.refresh_from_db()
     assert submission.commit == new_head
+    # The form is no way round the proof or the replay check.
+    forged = send(client, _url(hook, provider), body, headers_for(provider, "not-it", body),
+                  form=True)  # fmt: skip
+    assert forged.status_code == 403
+    delivery = HookDelivery.objects.get(hook=hook, verified=True).delivery_id
+    again = send(client, _url(hook, provider), body,
+                 headers_for(provider, secret, body, delivery=delivery), form=True)  # fmt: skip
+    assert again.status_code == 409
     for bad, reason in ((b"payload=%7Bnot", "not JSON"), (b"zen=1", "no payload")):
         response = send(client, _url(hook, provider), bad, headers_for(provider, secret, bad),
                         form=True)  # fmt: skip
